@@ -1,0 +1,101 @@
+#pragma once
+/// CloudTrail event history: the record of every call, its storage and LookupEvents.
+
+#include <boost/json/value.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace citadel::audit {
+
+/// A resource named by an event (CloudTrail "resources" / LookupEvents ResourceType+Name).
+struct EventResource {
+  std::string type;  ///< e.g. "AWS::KMS::Key"
+  std::string name;  ///< ARN or name
+};
+
+/// One CloudTrail event plus the fields LookupEvents filters on.
+struct AuditEvent {
+  std::string event_id;      ///< UUID
+  SysTime event_time;
+  std::string event_name;    ///< "GetCallerIdentity"
+  std::string event_source;  ///< "sts.amazonaws.com"
+  std::string username;      ///< LookupEvents Username (user name, role session name, "root")
+  std::string access_key_id;
+  std::string account_id;    ///< recipientAccountId
+  std::string region;
+  bool read_only = false;
+  std::vector<EventResource> resources;
+  boost::json::object record;  ///< the whole CloudTrail record, as AWS prints it
+};
+
+/// Migrations of the audit tables.
+std::vector<store::Migration> migrations();
+
+/// LookupEvents query, already validated by the protocol layer.
+struct LookupQuery {
+  std::string account_id;
+  std::string region;
+  std::optional<std::string> attribute_key;  ///< EventId, EventName, ReadOnly, Username,
+                                             ///< ResourceType, ResourceName, EventSource,
+                                             ///< AccessKeyId
+  std::string attribute_value;
+  std::optional<SysTime> start_time;
+  std::optional<SysTime> end_time;
+  int max_results = 50;                  ///< 1..50
+  std::optional<std::string> next_token;
+};
+
+struct LookupPage {
+  std::vector<AuditEvent> events;        ///< newest first
+  std::optional<std::string> next_token;
+};
+
+/// Stores events. Mutating requests append inside their own transaction (same commit);
+/// read-only requests enqueue and a background writer group-commits them (never dropped:
+/// when the queue is full, enqueue() blocks — back-pressure rather than loss).
+class EventStore {
+ public:
+  explicit EventStore(store::Store& db, size_t max_queue = 65536);
+  ~EventStore();
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  /// Inserts the event in the caller's write transaction.
+  void append(store::Tx& tx, const AuditEvent& event);
+  /// Queues the event for the group-commit writer.
+  void enqueue(AuditEvent event);
+  /// Blocks until every queued event is committed (used before reads and on shutdown).
+  void flush();
+  /// LookupEvents. InvalidNextTokenException etc. as AwsError.
+  Result<LookupPage> lookup(const LookupQuery& q);
+  /// Deletes events older than `cutoff` (90-day retention). Returns how many.
+  int64_t purgeOlderThan(SysTime cutoff);
+  /// Events written since start (metrics).
+  uint64_t written() const;
+
+ private:
+  void writerLoop();
+
+  store::Store& db_;
+  size_t max_queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;        // writer wakes
+  std::condition_variable drained_;   // producers / flush wake
+  std::deque<AuditEvent> queue_;
+  uint64_t enqueued_ = 0;
+  uint64_t committed_ = 0;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+}  // namespace citadel::audit

@@ -1,0 +1,57 @@
+#pragma once
+/// The request context every handler receives: who is calling, from where, about what.
+/// The IAM authorizer (issue 3) reads the same context to fill condition keys.
+
+#include <boost/json/fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/http_message.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace citadel::runtime {
+
+/// The authenticated caller.
+struct Principal {
+  enum class Type { kAnonymous, kRoot, kIamUser, kAssumedRole, kFederatedUser, kAwsService };
+  Type type = Type::kAnonymous;
+  std::string arn;            ///< arn:aws:iam::123456789012:root
+  std::string account_id;     ///< the caller's account
+  std::string principal_id;   ///< CloudTrail principalId / aws:userid
+  std::string user_name;      ///< aws:username (IAM users), "root" for root in LookupEvents
+  std::string access_key_id;
+  std::string session_token;  ///< non-empty for temporary credentials
+  bool mfa_authenticated = false;
+  SysTime mfa_time{};
+  std::string invoked_by;     ///< "kms.amazonaws.com" when one service calls another
+};
+
+/// Everything about one request; owned by the pipeline for the request's lifetime.
+struct RequestContext {
+  std::string request_id;
+  SysTime time;
+  const HttpRequest* http = nullptr;
+
+  std::string service;        ///< model name ("sts")
+  std::string event_source;   ///< "sts.amazonaws.com"
+  std::string operation;      ///< "GetCallerIdentity"
+  std::string region;         ///< from the SigV4 scope (or the default region)
+  std::string account_id;     ///< the account whose resources are addressed (recipient)
+  Principal principal;
+
+  std::string source_ip;
+  std::string user_agent;
+
+  bool read_only = false;
+  /// The request's transaction: a write transaction for mutating operations, a read
+  /// transaction otherwise. Owned by the pipeline; committed together with the audit record.
+  store::Tx* tx = nullptr;
+  /// Resources the handler names for the CloudTrail record (LookupEvents ResourceType/Name).
+  std::vector<audit::EventResource> resources;
+  /// Response elements override for CloudTrail (null = derived from the output document).
+  bool omit_response_elements = false;
+};
+
+}  // namespace citadel::runtime
