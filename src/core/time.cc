@@ -63,7 +63,7 @@ double toEpochSeconds(SysTime t) { return static_cast<double>(toEpochMillis(t)) 
 
 std::string formatIso8601(SysTime t, bool millis) {
   std::tm tm = toTm(t);
-  char buf[40];
+  char buf[96];
   if (millis) {
     int64_t ms = toEpochMillis(t) % 1000;
     if (ms < 0) ms += 1000;
@@ -79,7 +79,7 @@ std::string formatIso8601(SysTime t, bool millis) {
 
 std::string formatAmzDate(SysTime t) {
   std::tm tm = toTm(t);
-  char buf[20];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
