@@ -242,11 +242,12 @@ class SqliteTx final : public Tx {
     StmtGuard guard(stmt);
     bindAll(c.db(), stmt, params);
     std::vector<Row> rows;
-    const int ncol = sqlite3_column_count(stmt);
     for (;;) {
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) fail(c.db(), "sqlite step");
+      // Read after the step: a schema change re-prepares the statement during the step.
+      const int ncol = sqlite3_column_count(stmt);
       std::vector<Value> cols;
       cols.reserve(static_cast<size_t>(ncol));
       for (int i = 0; i < ncol; ++i) cols.push_back(columnValue(stmt, i));
