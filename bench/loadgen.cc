@@ -346,7 +346,9 @@ struct Conn {
   const std::string* request = nullptr;
   size_t sent = 0;
   bool in_flight = false;
+  bool fresh = false;  // connection opened to replace one the server closed
   Clock::time_point started;
+  Clock::time_point connect_started;
   std::string rbuf;
   ResponseParser parser;
 };
@@ -431,6 +433,7 @@ class Worker {
     c.rbuf.clear();
     c.in_flight = false;
     c.parser.reset();
+    c.connect_started = Clock::now();
     int rc = connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), addrlen_);
     epoll_event ev{};
     ev.data.u64 = i;
@@ -501,7 +504,10 @@ class Worker {
     c.sent = 0;
     c.in_flight = true;
     c.parser.reset();
-    c.started = Clock::now();
+    // A request that needed a new connection (the server closed the last one) is charged
+    // the connect, as a real client would be.
+    c.started = c.fresh ? c.connect_started : Clock::now();
+    c.fresh = false;
     flush(i);
   }
 
@@ -562,6 +568,7 @@ class Worker {
           if (st == ResponseParser::State::kDone) {
             record(c);
             closeConn(i);
+            conns_[i].fresh = true;
             openConn(i);
             return;
           }
@@ -593,6 +600,7 @@ class Worker {
     if (c.parser.closeAfter() || !c.rbuf.empty()) {
       // Server closes (or pipelined garbage remains): start over on a new connection.
       closeConn(i);
+      c.fresh = true;
       openConn(i);
       return;
     }
