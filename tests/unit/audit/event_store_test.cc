@@ -1,0 +1,366 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/encoding.h"
+
+namespace citadel::audit {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kAccount = "111122223333";
+constexpr const char* kRegion = "us-east-1";
+constexpr int64_t kBase = 1'800'000'000'000;  // ms since epoch
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "citadel-audit-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+AuditEvent makeEvent(const std::string& id, int64_t ms, const std::string& name = "GetCallerIdentity",
+                     bool read_only = true) {
+  AuditEvent ev;
+  ev.event_id = id;
+  ev.event_time = fromEpochMillis(ms);
+  ev.event_name = name;
+  ev.event_source = "sts.amazonaws.com";
+  ev.username = "alice";
+  ev.access_key_id = "AKIAALICE";
+  ev.account_id = kAccount;
+  ev.region = kRegion;
+  ev.read_only = read_only;
+  ev.record = {{"eventID", id}, {"eventName", name}, {"readOnly", read_only}};
+  return ev;
+}
+
+/// "prefix<n>" (GCC 12 warns falsely on operator+ of a literal and std::to_string).
+std::string numbered(std::string prefix, int n) {
+  prefix += std::to_string(n);
+  return prefix;
+}
+
+LookupQuery query(std::optional<std::string> key = std::nullopt, std::string value = "") {
+  LookupQuery q;
+  q.account_id = kAccount;
+  q.region = kRegion;
+  q.attribute_key = std::move(key);
+  q.attribute_value = std::move(value);
+  return q;
+}
+
+std::vector<std::string> ids(const LookupPage& page) {
+  std::vector<std::string> out;
+  for (const auto& e : page.events) out.push_back(e.event_id);
+  return out;
+}
+
+class EventStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = store::openSqlite(":memory:");
+    db_->migrate(migrations());
+    events_ = std::make_unique<EventStore>(*db_);
+  }
+  void appendAll(const std::vector<AuditEvent>& evs) {
+    auto tx = db_->begin(true);
+    for (const auto& e : evs) events_->append(*tx, e);
+    tx->commit();
+  }
+  std::vector<std::string> lookupIds(const LookupQuery& q) {
+    auto r = events_->lookup(q);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? ids(*r) : std::vector<std::string>{};
+  }
+
+  std::unique_ptr<store::Store> db_;
+  std::unique_ptr<EventStore> events_;
+};
+
+TEST_F(EventStoreTest, AppendThenLookupByEveryAttribute) {
+  AuditEvent create = makeEvent("e-create", kBase + 1000, "CreateKey", false);
+  create.event_source = "kms.amazonaws.com";
+  create.username = "bob";
+  create.access_key_id = "AKIABOB";
+  create.resources = {{"AWS::KMS::Key", "arn:aws:kms:us-east-1:111122223333:key/k1"},
+                      {"AWS::KMS::Key", "arn:aws:kms:us-east-1:111122223333:key/k2"}};
+  AuditEvent sts = makeEvent("e-sts", kBase + 2000);
+  AuditEvent other_region = makeEvent("e-west", kBase + 3000);
+  other_region.region = "us-west-2";
+  AuditEvent other_account = makeEvent("e-acct", kBase + 4000);
+  other_account.account_id = "444455556666";
+  appendAll({create, sts, other_region, other_account});
+
+  // Scoped to account and region, newest first.
+  EXPECT_EQ(lookupIds(query()), (std::vector<std::string>{"e-sts", "e-create"}));
+  EXPECT_EQ(lookupIds(query("EventId", "e-create")), std::vector<std::string>{"e-create"});
+  EXPECT_TRUE(lookupIds(query("EventId", "e-west")).empty());
+  EXPECT_EQ(lookupIds(query("EventName", "CreateKey")), std::vector<std::string>{"e-create"});
+  EXPECT_EQ(lookupIds(query("ReadOnly", "true")), std::vector<std::string>{"e-sts"});
+  EXPECT_EQ(lookupIds(query("ReadOnly", "false")), std::vector<std::string>{"e-create"});
+  EXPECT_EQ(lookupIds(query("Username", "bob")), std::vector<std::string>{"e-create"});
+  EXPECT_EQ(lookupIds(query("Username", "alice")), std::vector<std::string>{"e-sts"});
+  // An event with two resources of one type appears once.
+  EXPECT_EQ(lookupIds(query("ResourceType", "AWS::KMS::Key")),
+            std::vector<std::string>{"e-create"});
+  EXPECT_EQ(lookupIds(query("ResourceName", "arn:aws:kms:us-east-1:111122223333:key/k2")),
+            std::vector<std::string>{"e-create"});
+  EXPECT_TRUE(lookupIds(query("ResourceName", "nope")).empty());
+  EXPECT_EQ(lookupIds(query("EventSource", "kms.amazonaws.com")),
+            std::vector<std::string>{"e-create"});
+  EXPECT_EQ(lookupIds(query("AccessKeyId", "AKIABOB")), std::vector<std::string>{"e-create"});
+
+  auto west = query();
+  west.region = "us-west-2";
+  EXPECT_EQ(lookupIds(west), std::vector<std::string>{"e-west"});
+
+  // Every field comes back as stored.
+  auto r = events_->lookup(query("EventId", "e-create"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->events.size(), 1u);
+  const AuditEvent& got = r->events[0];
+  EXPECT_EQ(got.event_time, fromEpochMillis(kBase + 1000));
+  EXPECT_EQ(got.event_name, "CreateKey");
+  EXPECT_EQ(got.event_source, "kms.amazonaws.com");
+  EXPECT_EQ(got.username, "bob");
+  EXPECT_EQ(got.access_key_id, "AKIABOB");
+  EXPECT_EQ(got.account_id, kAccount);
+  EXPECT_EQ(got.region, kRegion);
+  EXPECT_FALSE(got.read_only);
+  ASSERT_EQ(got.resources.size(), 2u);
+  EXPECT_EQ(got.resources[1].type, "AWS::KMS::Key");
+  EXPECT_EQ(got.resources[1].name, "arn:aws:kms:us-east-1:111122223333:key/k2");
+  EXPECT_EQ(got.record, create.record);
+  EXPECT_FALSE(r->next_token.has_value());
+}
+
+TEST_F(EventStoreTest, AppendIsPartOfTheCallersTransaction) {
+  {
+    auto tx = db_->begin(true);
+    events_->append(*tx, makeEvent("rolled-back", kBase));
+    // destroyed without commit
+  }
+  EXPECT_TRUE(lookupIds(query()).empty());
+  auto tx = db_->begin(true);
+  events_->append(*tx, makeEvent("dup", kBase));
+  EXPECT_THROW(events_->append(*tx, makeEvent("dup", kBase + 1)), store::StoreError);
+}
+
+TEST_F(EventStoreTest, TimeRangeIsInclusive) {
+  appendAll({makeEvent("t1", kBase + 1000), makeEvent("t2", kBase + 2000),
+             makeEvent("t3", kBase + 3000)});
+  auto q = query();
+  q.start_time = fromEpochMillis(kBase + 1000);
+  q.end_time = fromEpochMillis(kBase + 2000);
+  EXPECT_EQ(lookupIds(q), (std::vector<std::string>{"t2", "t1"}));
+  q.start_time = fromEpochMillis(kBase + 2001);
+  q.end_time = std::nullopt;
+  EXPECT_EQ(lookupIds(q), std::vector<std::string>{"t3"});
+  q.start_time = std::nullopt;
+  q.end_time = fromEpochMillis(kBase + 999);
+  EXPECT_TRUE(lookupIds(q).empty());
+}
+
+TEST_F(EventStoreTest, StartAfterEndIsInvalidTimeRange) {
+  auto q = query();
+  q.start_time = fromEpochMillis(kBase + 2);
+  q.end_time = fromEpochMillis(kBase + 1);
+  auto r = events_->lookup(q);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidTimeRangeException");
+  EXPECT_EQ(r.error().message, "Start time must be before end time");
+  EXPECT_EQ(r.error().http_status, 400);
+}
+
+TEST_F(EventStoreTest, InvalidAttributeAndMaxResults) {
+  auto r = events_->lookup(query("ReadOnly", "maybe"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidLookupAttributesException");
+  r = events_->lookup(query("Color", "blue"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidLookupAttributesException");
+  auto q = query();
+  q.max_results = 51;
+  r = events_->lookup(q);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidMaxResultsException");
+}
+
+TEST_F(EventStoreTest, PagingWithNextTokenIsNewestFirstWithoutDuplicates) {
+  // 23 events, several sharing a millisecond so the cursor must break ties by event id.
+  std::vector<AuditEvent> evs;
+  for (int i = 0; i < 23; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "p%02d", i);
+    evs.push_back(makeEvent(id, kBase + (i / 3) * 10));
+  }
+  appendAll(evs);
+  for (const auto& key : {std::optional<std::string>{}, std::optional<std::string>{"Username"}}) {
+    auto q = query(key, "alice");
+    q.max_results = 5;
+    std::vector<std::string> all;
+    int pages = 0;
+    for (;;) {
+      auto r = events_->lookup(q);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      ++pages;
+      EXPECT_LE(r->events.size(), 5u);
+      for (const auto& e : r->events) all.push_back(e.event_id);
+      if (!r->next_token) break;
+      q.next_token = r->next_token;
+    }
+    EXPECT_EQ(pages, 5);
+    ASSERT_EQ(all.size(), 23u);
+    EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 23u);
+    std::vector<std::string> expected;
+    for (int i = 22; i >= 0; --i) expected.push_back(evs[i].event_id);
+    EXPECT_EQ(all, expected);
+  }
+}
+
+TEST_F(EventStoreTest, NextTokenIsValidated) {
+  std::vector<AuditEvent> evs;
+  for (int i = 0; i < 3; ++i) evs.push_back(makeEvent(numbered("v", i), kBase + i));
+  appendAll(evs);
+  auto q = query();
+  q.max_results = 1;
+  auto first = events_->lookup(q);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->next_token.has_value());
+
+  auto expectInvalid = [&](LookupQuery bad) {
+    auto r = events_->lookup(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "InvalidNextTokenException");
+    EXPECT_EQ(r.error().message, "Invalid NextToken");
+    EXPECT_EQ(r.error().http_status, 400);
+  };
+  for (const std::string& junk : {std::string("%%%not-base64"), std::string(""),
+                                  base64Encode("short"), base64Encode(std::string(40, 'x'))}) {
+    auto bad = q;
+    bad.next_token = junk;
+    expectInvalid(bad);
+  }
+  // A token is bound to the parameters of the query that produced it.
+  auto changed = query("EventName", "GetCallerIdentity");
+  changed.max_results = 1;
+  changed.next_token = first->next_token;
+  expectInvalid(changed);
+
+  auto ok = q;
+  ok.next_token = first->next_token;
+  auto second = events_->lookup(ok);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(ids(*second), std::vector<std::string>{"v1"});
+}
+
+TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
+  // A small queue forces producers through back-pressure.
+  events_.reset();
+  events_ = std::make_unique<EventStore>(*db_, 256);
+  constexpr int kPerThread = 5000;
+  auto produce = [&](int t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      events_->enqueue(makeEvent(numbered(numbered("q", t) + "-", i),
+                                 kBase + t * kPerThread + i, t == 0 ? "A" : "B"));
+    }
+  };
+  std::thread a(produce, 0), b(produce, 1);
+  a.join();
+  b.join();
+  // No flush(): lookup must see everything enqueued before it.
+  auto q = query("EventName", "B");
+  q.max_results = 50;
+  auto r = events_->lookup(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->events.size(), 50u);
+  EXPECT_EQ(r->events[0].event_id, "q1-4999");
+  EXPECT_EQ(events_->written(), 2u * kPerThread);
+
+  auto tx = db_->begin(false);
+  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_events").at(0).integer(0), 2 * kPerThread);
+  EXPECT_EQ(
+      tx->query("SELECT COUNT(*) FROM audit_events WHERE event_name = 'A'").at(0).integer(0),
+      kPerThread);
+}
+
+TEST_F(EventStoreTest, PurgeRemovesOldEventsAndTheirResources) {
+  AuditEvent old_ev = makeEvent("old", kBase);
+  old_ev.resources = {{"AWS::IAM::User", "carol"}};
+  AuditEvent new_ev = makeEvent("new", kBase + 100);
+  new_ev.resources = {{"AWS::IAM::User", "dave"}};
+  appendAll({old_ev});
+  events_->enqueue(new_ev);
+  EXPECT_EQ(events_->purgeOlderThan(fromEpochMillis(kBase + 50)), 1);
+  EXPECT_EQ(lookupIds(query()), std::vector<std::string>{"new"});
+  EXPECT_EQ(lookupIds(query("ResourceType", "AWS::IAM::User")), std::vector<std::string>{"new"});
+  EXPECT_TRUE(lookupIds(query("ResourceName", "carol")).empty());
+  auto tx = db_->begin(false);
+  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_event_resource_names").at(0).integer(0), 1);
+}
+
+TEST(EventStoreReopen, EventsSurviveReopen) {
+  TempDir dir;
+  const std::string path = dir.file("audit.db");
+  {
+    auto db = store::openSqlite(path);
+    db->migrate(migrations());
+    EventStore events(*db);
+    for (int i = 0; i < 10; ++i) events.enqueue(makeEvent(numbered("r", i), kBase + i));
+    // The destructor drains the queue.
+  }
+  auto db = store::openSqlite(path);
+  db->migrate(migrations());
+  EventStore events(*db);
+  auto r = events.lookup(query());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->events.size(), 10u);
+  EXPECT_EQ(r->events.front().event_id, "r9");
+  EXPECT_EQ(r->events.back().event_id, "r0");
+  EXPECT_EQ(r->events.front().record.at("eventID").as_string(), "r9");
+}
+
+TEST(EventStoreIndexes, EveryAttributeQueryUsesAnIndex) {
+  auto db = store::openSqlite(":memory:");
+  db->migrate(migrations());
+  auto tx = db->begin(false);
+  const char* queries[] = {
+      "SELECT e.record FROM audit_events e WHERE e.account_id = 'a' AND e.region = 'r' AND "
+      "e.event_name = 'x' AND e.event_time >= 0 AND e.event_time <= 9 AND "
+      "(e.event_time, e.event_id) < (5, 'z') ORDER BY e.event_time DESC, e.event_id DESC LIMIT 6",
+      "SELECT e.record FROM audit_event_resource_types r JOIN audit_events e ON e.event_id = "
+      "r.event_id WHERE r.account_id = 'a' AND r.region = 'r' AND r.resource_type = 'x' AND "
+      "r.event_time >= 0 AND r.event_time <= 9 ORDER BY r.event_time DESC, r.event_id DESC "
+      "LIMIT 6",
+  };
+  for (const char* q : queries) {
+    std::string plan;
+    for (const auto& row : tx->query(std::string("EXPLAIN QUERY PLAN ") + q)) {
+      plan += row.text(3) + "\n";
+    }
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  }
+}
+
+}  // namespace
+}  // namespace citadel::audit
