@@ -13,6 +13,8 @@
 
 namespace citadel::runtime {
 
+class Services;
+
 /// The authenticated caller.
 struct Principal {
   enum class Type { kAnonymous, kRoot, kIamUser, kAssumedRole, kFederatedUser, kAwsService };
@@ -32,6 +34,7 @@ struct Principal {
 struct RequestContext {
   std::string request_id;
   SysTime time;
+  Services* services = nullptr;  ///< shared dependencies (store, barrier, identity, events)
   const HttpRequest* http = nullptr;
 
   std::string service;        ///< model name ("sts")

@@ -51,6 +51,8 @@ struct ServiceSpec {
   std::string throttle_message = "Rate exceeded";
   std::map<std::string, OperationSpec> operations;
   std::vector<QuotaSpec> quotas;
+  /// The service's schema migrations (its own component name).
+  std::vector<store::Migration> migrations;
   /// Called once at start with the services context (store, barrier, config ...).
   std::function<void(Services&)> init;
 };

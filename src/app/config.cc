@@ -1,0 +1,109 @@
+#include "app/config.h"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace citadel::app {
+namespace json = boost::json;
+
+namespace {
+std::string str(const json::value& v, const std::string& name) {
+  if (!v.is_string()) throw std::runtime_error("config: \"" + name + "\" must be a string");
+  return std::string(v.as_string());
+}
+int64_t num(const json::value& v, const std::string& name) {
+  if (!v.is_int64() && !v.is_uint64())
+    throw std::runtime_error("config: \"" + name + "\" must be an integer");
+  return v.to_number<int64_t>();
+}
+}  // namespace
+
+void loadConfigFile(const std::string& path, Config& cfg) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("config: cannot read " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  boost::system::error_code ec;
+  json::value doc = json::parse(ss.str(), ec);
+  if (ec || !doc.is_object())
+    throw std::runtime_error("config: " + path + " is not a JSON object: " + ec.message());
+  for (const auto& [k, v] : doc.as_object()) {
+    std::string key(k);
+    if (key == "listen") cfg.listen = str(v, key);
+    else if (key == "data_dir") cfg.data_dir = str(v, key);
+    else if (key == "region") cfg.region = str(v, key);
+    else if (key == "account_id") cfg.account_id = str(v, key);
+    else if (key == "root_access_key_id") cfg.root_access_key_id = str(v, key);
+    else if (key == "root_secret_access_key") cfg.root_secret_access_key = str(v, key);
+    else if (key == "threads") cfg.threads = static_cast<unsigned>(num(v, key));
+    else if (key == "log_level") cfg.log_level = str(v, key);
+    else if (key == "tls") {
+      if (!v.is_object()) throw std::runtime_error("config: \"tls\" must be an object");
+      for (const auto& [tk, tv] : v.as_object()) {
+        if (tk == "cert") cfg.tls_cert = str(tv, "tls.cert");
+        else if (tk == "key") cfg.tls_key = str(tv, "tls.key");
+        else throw std::runtime_error("config: unknown entry tls." + std::string(tk));
+      }
+    } else if (key == "limits") {
+      if (!v.is_object()) throw std::runtime_error("config: \"limits\" must be an object");
+      for (const auto& [lk, lv] : v.as_object()) {
+        std::string n = "limits." + std::string(lk);
+        int64_t x = num(lv, n);
+        if (x <= 0) throw std::runtime_error("config: " + n + " must be positive");
+        if (lk == "max_body_bytes") cfg.limits.max_body_bytes = static_cast<uint64_t>(x);
+        else if (lk == "max_header_bytes") cfg.limits.max_header_bytes = static_cast<uint32_t>(x);
+        else if (lk == "header_timeout_ms") cfg.limits.header_timeout = std::chrono::milliseconds(x);
+        else if (lk == "body_timeout_ms") cfg.limits.body_timeout = std::chrono::milliseconds(x);
+        else if (lk == "idle_timeout_ms") cfg.limits.idle_timeout = std::chrono::milliseconds(x);
+        else if (lk == "write_timeout_ms") cfg.limits.write_timeout = std::chrono::milliseconds(x);
+        else if (lk == "drain_timeout_ms") cfg.limits.drain_timeout = std::chrono::milliseconds(x);
+        else throw std::runtime_error("config: unknown entry " + n);
+      }
+    } else if (key == "throttling") {
+      if (!v.is_object()) throw std::runtime_error("config: \"throttling\" must be an object");
+      for (const auto& [svc, sv] : v.as_object()) {
+        std::string n = "throttling." + std::string(svc);
+        if (sv.is_bool()) {
+          if (sv.as_bool()) cfg.throttling[std::string(svc)];
+        } else if (sv.is_object()) {
+          auto& rates = cfg.throttling[std::string(svc)];
+          for (const auto& [q, qv] : sv.as_object()) {
+            if (!qv.is_number()) throw std::runtime_error("config: " + n + "." + std::string(q) + " must be a number");
+            rates[std::string(q)] = qv.to_number<double>();
+          }
+        } else {
+          throw std::runtime_error("config: " + n + " must be true/false or an object of rates");
+        }
+      }
+    } else {
+      throw std::runtime_error("config: unknown entry \"" + key + "\"");
+    }
+  }
+}
+
+void applyEnvironment(Config& cfg) {
+  if (const char* v = std::getenv("CITADEL_ACCOUNT_ID"); v && *v) cfg.account_id = v;
+  if (const char* v = std::getenv("CITADEL_ROOT_ACCESS_KEY_ID"); v && *v) cfg.root_access_key_id = v;
+  if (const char* v = std::getenv("CITADEL_ROOT_SECRET_ACCESS_KEY"); v && *v)
+    cfg.root_secret_access_key = v;
+  if (const char* v = std::getenv("CITADEL_REGION"); v && *v) cfg.region = v;
+  if (const char* v = std::getenv("CITADEL_LOG_LEVEL"); v && *v) cfg.log_level = v;
+}
+
+std::pair<std::string, uint16_t> splitListen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--listen wants HOST:PORT, got " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535)
+    throw std::runtime_error("--listen: invalid port in " + listen);
+  return {host.empty() ? "127.0.0.1" : host, static_cast<uint16_t>(p)};
+}
+
+}  // namespace citadel::app

@@ -1,0 +1,37 @@
+#pragma once
+/// citadel's configuration: defaults, then the JSON config file, then the environment, then the
+/// command line (each overrides the one before).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+
+namespace citadel::app {
+
+struct Config {
+  std::string listen = "127.0.0.1:4566";
+  std::string data_dir = "./data";
+  std::string tls_cert;
+  std::string tls_key;
+  unsigned threads = 0;
+  std::string region = "us-east-1";
+  std::optional<std::string> account_id;          ///< CITADEL_ACCOUNT_ID
+  std::optional<std::string> root_access_key_id;  ///< CITADEL_ROOT_ACCESS_KEY_ID
+  std::optional<std::string> root_secret_access_key;
+  http::Limits limits;
+  /// Throttling switched on per service; optional per-quota rate overrides.
+  std::map<std::string, std::map<std::string, double>> throttling;
+  std::string log_level = "info";
+};
+
+/// Reads a JSON config file into `cfg`. Throws std::runtime_error naming the bad entry.
+void loadConfigFile(const std::string& path, Config& cfg);
+/// Applies CITADEL_* environment variables.
+void applyEnvironment(Config& cfg);
+/// Splits "HOST:PORT" ("[::1]:0" too). Throws std::runtime_error.
+std::pair<std::string, uint16_t> splitListen(const std::string& listen);
+
+}  // namespace citadel::app

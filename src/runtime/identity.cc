@@ -1,0 +1,183 @@
+#include "runtime/identity.h"
+
+#include "core/ids.h"
+#include "core/time.h"
+
+namespace citadel::runtime {
+namespace {
+std::string sealAad(const std::string& akid) { return "citadel:access-key:" + akid; }
+
+const char* typeName(Principal::Type t) {
+  switch (t) {
+    case Principal::Type::kRoot: return "Root";
+    case Principal::Type::kIamUser: return "IAMUser";
+    case Principal::Type::kAssumedRole: return "AssumedRole";
+    case Principal::Type::kFederatedUser: return "FederatedUser";
+    case Principal::Type::kAwsService: return "AWSService";
+    case Principal::Type::kAnonymous: return "Anonymous";
+  }
+  return "Anonymous";
+}
+Principal::Type typeFromName(const std::string& s) {
+  if (s == "Root") return Principal::Type::kRoot;
+  if (s == "IAMUser") return Principal::Type::kIamUser;
+  if (s == "AssumedRole") return Principal::Type::kAssumedRole;
+  if (s == "FederatedUser") return Principal::Type::kFederatedUser;
+  if (s == "AWSService") return Principal::Type::kAwsService;
+  return Principal::Type::kAnonymous;
+}
+}  // namespace
+
+Identity::Identity(store::Store& db, const crypto::Barrier& barrier) : db_(db), barrier_(barrier) {}
+
+std::vector<store::Migration> Identity::migrations() {
+  return {{"identity", 1,
+           "CREATE TABLE accounts (account_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
+           "created_ms INTEGER NOT NULL, is_default INTEGER NOT NULL DEFAULT 0);"
+           "CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
+           "principal_type TEXT NOT NULL, principal_arn TEXT NOT NULL, principal_id TEXT NOT NULL, "
+           "user_name TEXT NOT NULL DEFAULT '', secret_sealed BLOB NOT NULL, "
+           "status TEXT NOT NULL DEFAULT 'Active', created_ms INTEGER NOT NULL, last_used_ms INTEGER);"
+           "CREATE INDEX access_keys_account ON access_keys(account_id);"}};
+}
+
+bool Identity::validAccountId(const std::string& id) {
+  if (id.size() != 12) return false;
+  for (char c : id)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+Principal Identity::rootPrincipal(const std::string& account_id) {
+  Principal p;
+  p.type = Principal::Type::kRoot;
+  p.account_id = account_id;
+  p.arn = "arn:aws:iam::" + account_id + ":root";
+  p.principal_id = account_id;
+  p.user_name = "root";
+  return p;
+}
+
+std::optional<Credential> Identity::lookup(const std::string& access_key_id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(access_key_id);
+    if (it != cache_.end()) return it->second;
+  }
+  auto cred = load(access_key_id);
+  if (cred) {
+    std::lock_guard lock(mu_);
+    if (cache_.size() > 100'000) cache_.clear();
+    cache_.emplace(access_key_id, *cred);
+  }
+  return cred;
+}
+
+void Identity::invalidate() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
+}
+
+std::optional<Credential> Identity::load(const std::string& akid) {
+  auto tx = db_.begin(false);
+  auto rows = tx->query(
+      "SELECT account_id, principal_type, principal_arn, principal_id, user_name, secret_sealed, "
+      "status FROM access_keys WHERE access_key_id = ?",
+      {akid});
+  if (rows.empty()) return std::nullopt;
+  const auto& r = rows[0];
+  auto secret = barrier_.open(r.text(5), sealAad(akid));
+  if (!secret) return std::nullopt;  // tampered or foreign: treat as unknown
+  Credential c;
+  c.access_key_id = akid;
+  c.secret_access_key = std::move(*secret);
+  c.principal.type = typeFromName(r.text(1));
+  c.principal.account_id = r.text(0);
+  c.principal.arn = r.text(2);
+  c.principal.principal_id = r.text(3);
+  c.principal.user_name = r.text(4);
+  c.principal.access_key_id = akid;
+  c.active = r.text(6) == "Active";
+  return c;
+}
+
+bool Identity::accountExists(store::Tx& tx, const std::string& account_id) {
+  return !tx.query("SELECT 1 FROM accounts WHERE account_id = ?", {account_id}).empty();
+}
+
+Result<std::string> Identity::createAccount(store::Tx& tx, std::optional<std::string> account_id,
+                                            bool make_default) {
+  std::string id;
+  if (account_id) {
+    if (!validAccountId(*account_id))
+      return AwsError{"InvalidInputException", "Account id must be 12 digits.", 400, true, {}};
+    id = *account_id;
+  } else {
+    do {
+      id = randomFrom("0123456789", 12);
+    } while (id[0] == '0' || accountExists(tx, id));
+  }
+  if (make_default) tx.exec("UPDATE accounts SET is_default = 0");
+  auto st = tx.exec("INSERT INTO accounts(account_id, created_ms, is_default) VALUES (?, ?, ?)",
+                    {id, toEpochMillis(Clock::now()), int64_t(make_default ? 1 : 0)});
+  if (st == store::ExecStatus::kConstraint)
+    return AwsError{"EntityAlreadyExists", "Account " + id + " already exists.", 409, true, {}};
+  return id;
+}
+
+std::optional<std::string> Identity::defaultAccount(store::Tx& tx) {
+  auto rows = tx.query(
+      "SELECT account_id FROM accounts ORDER BY is_default DESC, created_ms ASC LIMIT 1");
+  if (rows.empty()) return std::nullopt;
+  return rows[0].text(0);
+}
+
+Result<KeyPair> Identity::createRootKey(store::Tx& tx, const std::string& account_id) {
+  if (!accountExists(tx, account_id))
+    return AwsError{"NoSuchEntity", "Account " + account_id + " does not exist.", 404, true, {}};
+  KeyPair kp;
+  kp.access_key_id = "AKIA" + randomUpperAlnum(16);
+  kp.secret_access_key =
+      randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
+  TRY_VOID(putRootKey(tx, account_id, kp));
+  return kp;
+}
+
+Result<void> Identity::putRootKey(store::Tx& tx, const std::string& account_id,
+                                  const KeyPair& pair) {
+  if (pair.access_key_id.size() < 16 || pair.access_key_id.size() > 128)
+    return AwsError{"InvalidInputException", "Access key id must be 16 to 128 characters.", 400,
+                    true, {}};
+  Principal p = rootPrincipal(account_id);
+  auto sealed = barrier_.seal(pair.secret_access_key, sealAad(pair.access_key_id));
+  auto existing = tx.query("SELECT account_id FROM access_keys WHERE access_key_id = ?",
+                           {pair.access_key_id});
+  if (!existing.empty() && existing[0].text(0) != account_id)
+    return AwsError{"EntityAlreadyExists",
+                    "Access key " + pair.access_key_id + " belongs to another account.", 409,
+                    true, {}};
+  tx.exec(
+      "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
+      "principal_id, user_name, secret_sealed, status, created_ms) VALUES (?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(access_key_id) DO UPDATE SET secret_sealed = excluded.secret_sealed",
+      {pair.access_key_id, account_id, std::string(typeName(p.type)), p.arn, p.principal_id,
+       p.user_name, store::Blob{sealed}, std::string("Active"), toEpochMillis(Clock::now())});
+  std::lock_guard lock(mu_);
+  cache_.erase(pair.access_key_id);
+  return okResult();
+}
+
+std::vector<KeyPair> Identity::rootKeys(store::Tx& tx, const std::string& account_id) {
+  std::vector<KeyPair> out;
+  auto rows = tx.query(
+      "SELECT access_key_id, secret_sealed FROM access_keys WHERE account_id = ? AND "
+      "principal_type = 'Root' AND status = 'Active' ORDER BY created_ms",
+      {account_id});
+  for (const auto& r : rows) {
+    auto secret = barrier_.open(r.text(1), sealAad(r.text(0)));
+    if (secret) out.push_back({r.text(0), std::move(*secret)});
+  }
+  return out;
+}
+
+}  // namespace citadel::runtime

@@ -1,0 +1,73 @@
+#pragma once
+/// Accounts and the access keys that authenticate callers. Secrets are sealed by the barrier
+/// (AAD = the key id); the hot path reads them from an in-memory cache.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/barrier.h"
+#include "runtime/context.h"
+#include "store/store.h"
+
+namespace citadel::runtime {
+
+/// An access key with the principal it authenticates.
+struct Credential {
+  std::string access_key_id;
+  std::string secret_access_key;
+  Principal principal;  ///< type, arn, account, principal id, user name
+  bool active = true;
+};
+
+/// A freshly created key pair (shown once).
+struct KeyPair {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+class Identity {
+ public:
+  Identity(store::Store& db, const crypto::Barrier& barrier);
+
+  /// Migrations of the accounts/access_keys tables.
+  static std::vector<store::Migration> migrations();
+
+  /// The credential for an access key id (cached), or nullopt when unknown.
+  std::optional<Credential> lookup(const std::string& access_key_id);
+  /// Drops cached credentials (after admin changes).
+  void invalidate();
+
+  /// True when the account exists.
+  bool accountExists(store::Tx& tx, const std::string& account_id);
+  /// Creates an account (id given or random 12 digits). AlreadyExists if taken.
+  Result<std::string> createAccount(store::Tx& tx, std::optional<std::string> account_id,
+                                    bool make_default);
+  /// The default account, if any.
+  std::optional<std::string> defaultAccount(store::Tx& tx);
+  /// Creates a root access key for the account.
+  Result<KeyPair> createRootKey(store::Tx& tx, const std::string& account_id);
+  /// Stores a root key given by configuration/environment (idempotent for the same pair;
+  /// replaces the stored secret when the id exists with a different one).
+  Result<void> putRootKey(store::Tx& tx, const std::string& account_id, const KeyPair& pair);
+  /// Root keys of an account (secrets included: only for bootstrap printing).
+  std::vector<KeyPair> rootKeys(store::Tx& tx, const std::string& account_id);
+
+  /// Checks a 12-digit account id.
+  static bool validAccountId(const std::string& id);
+  /// Principal of an account's root user.
+  static Principal rootPrincipal(const std::string& account_id);
+
+ private:
+  std::optional<Credential> load(const std::string& access_key_id);
+
+  store::Store& db_;
+  const crypto::Barrier& barrier_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Credential> cache_;
+};
+
+}  // namespace citadel::runtime

@@ -1,0 +1,261 @@
+#include "runtime/pipeline.h"
+
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "protocol/detect.h"
+#include "protocol/protocol.h"
+#include "runtime/audit_record.h"
+#include "runtime/router.h"
+
+namespace citadel::runtime {
+namespace json = boost::json;
+using protocol::Protocol;
+
+namespace {
+
+bool jsonFamily(Protocol p) {
+  return p == Protocol::kJson || p == Protocol::kRestJson || p == Protocol::kRpcV2Cbor;
+}
+
+/// Authentication errors carry different codes per protocol family, as AWS answers them.
+AwsError adaptAuthError(AwsError e, Protocol p) {
+  if (p == Protocol::kRestXml) return e;
+  if (jsonFamily(p)) {
+    if (e.code == "SignatureDoesNotMatch") {
+      e.code = "InvalidSignatureException";
+      e.http_status = 400;
+    } else if (e.code == "InvalidClientTokenId") {
+      e.code = "UnrecognizedClientException";
+      e.http_status = 400;
+    } else if (e.code == "MissingAuthenticationToken") {
+      e.code = "MissingAuthenticationTokenException";
+      e.http_status = 400;
+    } else if (e.code == "IncompleteSignature") {
+      e.code = "IncompleteSignatureException";
+      e.http_status = 400;
+    }
+  } else if (p == Protocol::kEc2) {
+    if (e.code == "InvalidClientTokenId" || e.code == "SignatureDoesNotMatch") {
+      e.code = "AuthFailure";
+      e.http_status = 401;
+    }
+  }
+  return e;
+}
+
+AwsError unknownKey(Protocol p) {
+  if (p == Protocol::kRestXml)
+    return AwsError{"InvalidAccessKeyId",
+                    "The AWS Access Key Id you provided does not exist in our records.", 403,
+                    true, {}};
+  return adaptAuthError(AwsError{"InvalidClientTokenId",
+                                 "The security token included in the request is invalid.", 403,
+                                 true, {}},
+                        p);
+}
+
+AwsError missingAuth(Protocol p) {
+  if (p == Protocol::kRestXml) return AwsError{"AccessDenied", "Access Denied", 403, true, {}};
+  return adaptAuthError(AwsError{"MissingAuthenticationToken",
+                                 "Request is missing Authentication Token", 403, true, {}},
+                        p);
+}
+
+AwsError notImplemented(const std::string& service, const std::string& op) {
+  return AwsError{"NotImplemented",
+                  "The operation " + op + " of service " + service +
+                      " is not implemented by citadel.",
+                  501, false, {}};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(Services& services) : services_(services) {}
+
+void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
+  auto started = std::chrono::steady_clock::now();
+  if (internal_.handle && internal_.handle(req, resp)) return;
+
+  RequestContext ctx;
+  ctx.request_id = newUuid();
+  ctx.time = Clock::now();
+  ctx.http = &req;
+  ctx.services = &services_;
+  ctx.source_ip = req.remote_ip;
+  if (const std::string* ua = req.header("user-agent")) ctx.user_agent = *ua;
+  ctx.region = services_.config.default_region;
+
+  std::string metric_service = "unknown", metric_op = "unknown";
+  auto finish = [&](int status) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    services_.metrics.record(metric_service, metric_op, status, secs);
+  };
+
+  // 1. Signature claims (the scope names the service) and routing.
+  auto sig = auth::parseSignature(req);
+  std::string scope_service = sig.ok() && sig->present ? sig->service : std::string();
+  auto route = routeRequest(req, scope_service);
+  if (!route) {
+    const std::string* ct = req.header("content-type");
+    Protocol style = (req.header("x-amz-target") || (ct && ct->find("json") != std::string::npos))
+                         ? Protocol::kJson
+                         : Protocol::kQuery;
+    protocol::serializeBareError(
+        style, AwsError{"UnknownOperationException", "No AWS service matches this request.", 400, true, {}},
+        ctx.request_id, resp);
+    return finish(resp.status);
+  }
+  const protocol::ServiceModel* model = protocol::Models::get(route->meta->name);
+  if (!model) {
+    protocol::serializeBareError(Protocol::kJson, AwsError::internal("Service model unavailable."),
+                                 ctx.request_id, resp);
+    return finish(resp.status);
+  }
+  metric_service = model->name;
+  const ServiceSpec* spec = services_.service(model->name);
+  ctx.service = model->name;
+  ctx.event_source = spec ? spec->event_source : model->endpoint_prefix + ".amazonaws.com";
+  Protocol proto = protocol::detectProtocol(*model, req);
+
+  const protocol::Operation* op = nullptr;
+  json::value input;
+  bool have_input = false;
+
+  auto fail = [&](const AwsError& err, bool audit_it) {
+    if (audit_it) {
+      services_.events.enqueue(buildAuditEvent(ctx, op, have_input ? &input : nullptr, nullptr, &err));
+    }
+    protocol::serializeError(*model, proto, op, err, ctx.request_id, resp);
+    finish(resp.status);
+  };
+
+  try {
+    // 2. Which operation (needed for auth-less operations).
+    auto match = protocol::matchOperation(*model, req);
+    if (match.ok()) {
+      op = match->op;
+      proto = match->protocol;
+      ctx.operation = op->name;
+      metric_op = op->name;
+    }
+
+    // 3. Authentication.
+    if (!sig.ok()) return fail(adaptAuthError(sig.error(), proto), false);
+    if (!sig->present) {
+      if (!(op && op->auth_none)) return fail(missingAuth(proto), false);
+    } else {
+      auto cred = services_.identity.lookup(sig->access_key_id);
+      if (!cred || !cred->active) return fail(unknownKey(proto), false);
+      ctx.principal = cred->principal;
+      ctx.principal.session_token = sig->session_token;
+      ctx.account_id = cred->principal.account_id;
+      if (!sig->region.empty()) ctx.region = sig->region;
+      bool s3 = proto == Protocol::kRestXml;
+      auto verified = auth::verifySignature(req, *sig, cred->secret_access_key, ctx.time,
+                                            key_cache_, s3);
+      if (!verified.ok()) {
+        if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
+        return fail(adaptAuthError(verified.error(), proto), true);
+      }
+      if (sig->payload_mode == auth::PayloadMode::kStreamingSigned ||
+          sig->payload_mode == auth::PayloadMode::kStreamingSignedTrailer ||
+          sig->payload_mode == auth::PayloadMode::kStreamingUnsignedTrailer) {
+        std::string key = key_cache_.get(sig->access_key_id, cred->secret_access_key, sig->date,
+                                         sig->region, sig->service);
+        auto decoded = auth::decodeStreamingBody(req.body, *sig, key);
+        if (!decoded.ok()) return fail(decoded.error(), true);
+        req.body = std::move(decoded).value();
+      }
+    }
+    applyVirtualHost(*route, req);
+    if (!match.ok() && !route->virtual_host_bucket.empty()) match = protocol::matchOperation(*model, req);
+    if (!match.ok()) {
+      if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
+      return fail(match.error(), sig->present);
+    }
+    op = match->op;
+    proto = match->protocol;
+    ctx.operation = op->name;
+    metric_op = op->name;
+
+    // 4. Parse and validate.
+    auto parsed = protocol::parseInput(*model, *match, req);
+    if (!parsed.ok()) return fail(parsed.error(), true);
+    input = std::move(parsed).value();
+    have_input = true;
+
+    // 5. Is there a handler?
+    const OperationSpec* ospec = nullptr;
+    if (spec) {
+      auto it = spec->operations.find(op->name);
+      if (it != spec->operations.end()) ospec = &it->second;
+    }
+    ctx.read_only = ospec ? ospec->read_only
+                          : (op->name.rfind("Get", 0) == 0 || op->name.rfind("List", 0) == 0 ||
+                             op->name.rfind("Describe", 0) == 0);
+    if (!ospec) return fail(notImplemented(model->name, op->name), true);
+
+    // 6. Authorization.
+    std::string action = ospec->iam_action.empty()
+                             ? (spec->iam_prefix.empty() ? model->endpoint_prefix : spec->iam_prefix) +
+                                   ":" + op->name
+                             : ospec->iam_action;
+    std::vector<std::string> resources =
+        ospec->resources ? ospec->resources(ctx, input) : std::vector<std::string>{};
+    if (services_.authorizer) {
+      auto allowed = services_.authorizer->authorize(ctx, action, resources);
+      if (!allowed.ok()) {
+        AwsError e = allowed.error();
+        if (jsonFamily(proto) && e.code == "AccessDenied") e.code = "AccessDeniedException";
+        return fail(e, true);
+      }
+    }
+
+    // 7. Throttling (only when configured).
+    if (!services_.throttle.allow(*spec, op->name, ctx.account_id, ctx.region,
+                                  std::chrono::steady_clock::now())) {
+      return fail(AwsError{spec->throttle_code, spec->throttle_message, 400, true, {}}, true);
+    }
+
+    // 8. The handler, in one transaction with its audit record.
+    std::unique_ptr<store::Tx> tx = services_.store.begin(!ctx.read_only);
+    ctx.tx = tx.get();
+    auto out = ospec->handler(ctx, input);
+    if (!out.ok()) {
+      tx->rollback();
+      ctx.tx = nullptr;
+      return fail(out.error(), true);
+    }
+    auto event = buildAuditEvent(ctx, op, &input, &out.value(), nullptr);
+    if (ctx.read_only) {
+      tx->rollback();
+      ctx.tx = nullptr;
+      services_.events.enqueue(std::move(event));
+    } else {
+      // INVARIANT: a state change commits only together with its audit record.
+      services_.events.append(*tx, event);
+      tx->commit();
+      ctx.tx = nullptr;
+    }
+    protocol::serializeOutput(*model, *match, out.value(), ctx.request_id, resp);
+    finish(resp.status);
+  } catch (const std::exception& e) {
+    log::error("internal failure", {{"request_id", ctx.request_id},
+                                     {"service", ctx.service},
+                                     {"operation", ctx.operation},
+                                     {"error", e.what()}});
+    resp = HttpResponse{};
+    AwsError err = AwsError::internal("An internal error occurred. Request id " + ctx.request_id);
+    try {
+      fail(err, !ctx.principal.arn.empty());
+    } catch (...) {
+      resp.status = 500;
+      resp.body = "internal error";
+    }
+  }
+}
+
+}  // namespace citadel::runtime

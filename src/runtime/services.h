@@ -1,0 +1,50 @@
+#pragma once
+/// The shared dependencies every service and the pipeline use, created once by the app.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/audit.h"
+#include "crypto/barrier.h"
+#include "runtime/authorizer.h"
+#include "runtime/identity.h"
+#include "runtime/metrics.h"
+#include "runtime/registry.h"
+#include "runtime/throttle.h"
+#include "store/store.h"
+
+namespace citadel::runtime {
+
+/// Settings of the request path that come from configuration.
+struct RuntimeConfig {
+  std::string default_region = "us-east-1";
+  std::string version = "0.1.0";
+};
+
+class Services {
+ public:
+  Services(store::Store& db, const crypto::Barrier& barrier, audit::EventStore& events,
+           Identity& identity, RuntimeConfig config);
+
+  store::Store& store;
+  const crypto::Barrier& barrier;
+  audit::EventStore& events;
+  Identity& identity;
+  RuntimeConfig config;
+  Throttle throttle;
+  Metrics metrics;
+  std::unique_ptr<Authorizer> authorizer;
+
+  /// The declared service for a botocore model name, or nullptr.
+  const ServiceSpec* service(std::string_view model) const;
+  /// Every declared service.
+  const std::vector<ServiceSpec>& all() const;
+  /// Runs every service's init hook (after migrations).
+  void initServices();
+  /// Migrations of every layer and service known to the runtime.
+  std::vector<store::Migration> migrations() const;
+};
+
+}  // namespace citadel::runtime
