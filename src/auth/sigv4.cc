@@ -138,6 +138,55 @@ AwsError signatureMismatchS3(const SignatureInfo& info, const SigningStrings* st
                   403, true, std::move(extra)};
 }
 
+// The Date header: RFC 1123 / RFC 822 ("Sat, 28 Nov 2026 16:00:00 GMT", zone GMT, UT, UTC, Z
+// or +hhmm/-hhmm as Python's email.utils.formatdate writes it), else whatever parseTimestamp
+// understands.
+std::optional<SysTime> httpDateToTime(std::string_view s) {
+  std::string_view v = trim(s);
+  if (auto comma = v.find(','); comma != std::string_view::npos) v = trim(v.substr(comma + 1));
+  // "28 Nov 2026 16:00:00 GMT"
+  auto next = [&v]() {
+    v = trim(v);
+    auto sp = v.find(' ');
+    std::string_view tok = v.substr(0, sp);
+    v = sp == std::string_view::npos ? std::string_view() : v.substr(sp + 1);
+    return tok;
+  };
+  std::string_view d = next(), mon = next(), y = next(), hms = next(), zone = next();
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  unsigned month = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (mon == kMonths[i]) month = i + 1;
+  if (month == 0 || d.empty() || d.size() > 2 || !allDigits(d) || y.size() != 4 ||
+      !allDigits(y) || hms.size() != 8 || hms[2] != ':' || hms[5] != ':' ||
+      !allDigits(hms.substr(0, 2)) || !allDigits(hms.substr(3, 2)) ||
+      !allDigits(hms.substr(6, 2)) || !trim(v).empty())
+    return parseTimestamp(s);
+  auto num = [](std::string_view t) {
+    int n = 0;
+    for (char c : t) n = n * 10 + (c - '0');
+    return n;
+  };
+  int offset_minutes = 0;
+  if (zone == "GMT" || zone == "UT" || zone == "UTC" || zone == "Z") {
+    offset_minutes = 0;
+  } else if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-') &&
+             allDigits(zone.substr(1))) {
+    offset_minutes = num(zone.substr(1, 2)) * 60 + num(zone.substr(3, 2));
+    if (zone[0] == '-') offset_minutes = -offset_minutes;
+  } else {
+    return std::nullopt;
+  }
+  using namespace std::chrono;
+  year_month_day ymd{year{num(y)}, std::chrono::month{month},
+                     day{static_cast<unsigned>(num(d))}};
+  int h = num(hms.substr(0, 2)), mi = num(hms.substr(3, 2)), se = num(hms.substr(6, 2));
+  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  return SysTime(sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(se) -
+                 minutes(offset_minutes));
+}
+
 std::vector<std::string> splitSignedHeaders(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -339,10 +388,12 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
 
   std::string_view credential, signed_headers, signature;
   bool have_cred = false, have_sh = false, have_sig = false;
+  // AWS: components are separated by commas and/or whitespace; every token must be key=value
+  // (so a stray space inside the Credential value is reported as a token without '=').
   while (!rest.empty()) {
-    auto comma = rest.find(',');
-    std::string_view part = trim(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    auto sep = rest.find_first_of(", \t");
+    std::string_view part = rest.substr(0, sep);
+    rest = sep == std::string_view::npos ? std::string_view() : rest.substr(sep + 1);
     if (part.empty()) continue;
     auto eq = part.find('=');
     if (eq == std::string_view::npos) {
@@ -354,8 +405,8 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
                                    "' not a valid key=value pair (missing equal-sign) in "
                                    "Authorization header: '" + std::string(auth) + "'.");
     }
-    std::string_view k = trim(part.substr(0, eq));
-    std::string_view v = trim(part.substr(eq + 1));
+    std::string_view k = part.substr(0, eq);
+    std::string_view v = part.substr(eq + 1);
     if (k == "Credential") credential = v, have_cred = true;
     else if (k == "SignedHeaders") signed_headers = v, have_sh = true;
     else if (k == "Signature") signature = v, have_sig = true;
@@ -395,7 +446,7 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     info.request_time = *t;
     info.amz_date = *x_amz_date;
   } else if (date_hdr) {
-    auto t = parseTimestamp(*date_hdr);
+    auto t = httpDateToTime(*date_hdr);
     if (!t) {
       if (style == ErrorStyle::kS3)
         return s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header",
