@@ -76,8 +76,10 @@ class ParamTable {
         std::string name(params_[i].key);
         if (protocol == Protocol::kEc2)
           return AwsError{"InvalidParameterValue",
-                          "The parameter " + name + " is specified more than once.", 400,
-                          true, {}};
+                          "The parameter " + name + " is specified more than once.",
+                          400,
+                          true,
+                          {}};
         return malformedQuery("Parameter " + name + " appears more than once.");
       }
     }
@@ -183,8 +185,10 @@ class QueryReader {
       return;
     }
     std::string_view name = m.name;
-    if (m.has_location_name) name = m.location_name;
-    else if (!m.shape->location_name.empty()) name = m.shape->location_name;
+    if (m.has_location_name)
+      name = m.location_name;
+    else if (!m.shape->location_name.empty())
+      name = m.shape->location_name;
     else {
       prefix += name;
       return;

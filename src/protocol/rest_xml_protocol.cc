@@ -26,7 +26,9 @@ AwsError malformedXml() {
   return AwsError{"MalformedXML",
                   "The XML you provided was not well-formed or did not validate against our "
                   "published schema",
-                  400, true, {}};
+                  400,
+                  true,
+                  {}};
 }
 
 /// Element name without a namespace prefix.
@@ -104,8 +106,11 @@ Result<json::value> readNode(const Member* m, const Shape& s, const pugi::xml_no
 
 Result<json::value> readMapEntries(const Shape& s, const pugi::xml_node* nodes, size_t count,
                                    int depth) {
-  std::string_view key_name = s.key->has_location_name ? s.key->location_name : "key";
-  std::string_view value_name = s.value->has_location_name ? s.value->location_name : "value";
+  std::string_view key_name =
+      s.key->has_location_name ? std::string_view(s.key->location_name) : std::string_view("key");
+  std::string_view value_name = s.value->has_location_name
+                                    ? std::string_view(s.value->location_name)
+                                    : std::string_view("value");
   json::object obj;
   for (size_t i = 0; i < count; ++i) {
     pugi::xml_node k = childNamed(nodes[i], key_name);
@@ -133,8 +138,7 @@ Result<void> readStructureMembers(const Shape& s, const pugi::xml_node& node, bo
       continue;
     }
     if ((ms.type == ShapeType::kList || ms.type == ShapeType::kMap) && isFlattened(m)) {
-      std::string_view name =
-          ms.type == ShapeType::kList ? flattenedItemName(m) : xmlMemberName(m);
+      std::string_view name = ms.type == ShapeType::kList ? flattenedItemName(m) : xmlMemberName(m);
       std::vector<pugi::xml_node> items;
       for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling())
         if (c.type() == pugi::node_element && nameIs(c, name)) items.push_back(c);
@@ -255,8 +259,7 @@ Result<json::value> parseRestXmlInput(const ServiceModel& model, const Operation
     const Shape& ps = *p->shape;
     if (ps.type == ShapeType::kBlob || ps.type == ShapeType::kString) {
       // Raw payload (S3 PutObject Body, streaming or not): the bytes as sent.
-      if (!req.body.empty() || p->streaming || ps.streaming)
-        doc[p->name] = json::string(req.body);
+      if (!req.body.empty() || p->streaming || ps.streaming) doc[p->name] = json::string(req.body);
       return json::value(std::move(doc));
     }
     if (isBlank(req.body)) return json::value(std::move(doc));

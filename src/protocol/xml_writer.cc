@@ -80,25 +80,34 @@ std::string_view shapeNamespacePrefix(const Shape& s) {
 void writeScalarText(std::string& out, const Member* m, const Shape& shape, const json::value& v) {
   switch (shape.type) {
     case ShapeType::kBoolean:
-      if (v.is_bool()) out += v.get_bool() ? "true" : "false";
-      else if (v.is_string()) appendXmlEscaped(out, v.get_string());
+      if (v.is_bool())
+        out += v.get_bool() ? "true" : "false";
+      else if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
       return;
     case ShapeType::kInteger:
     case ShapeType::kLong:
-      if (v.is_int64()) appendInt(out, v.get_int64());
-      else if (v.is_uint64()) out += std::to_string(v.get_uint64());
-      else if (v.is_double()) appendInt(out, static_cast<int64_t>(v.get_double()));
-      else if (v.is_string()) appendXmlEscaped(out, v.get_string());
+      if (v.is_int64())
+        appendInt(out, v.get_int64());
+      else if (v.is_uint64())
+        out += std::to_string(v.get_uint64());
+      else if (v.is_double())
+        appendInt(out, static_cast<int64_t>(v.get_double()));
+      else if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
       return;
     case ShapeType::kFloat:
     case ShapeType::kDouble:
-      if (auto d = numberOf(v)) appendDouble(out, *d);
-      else if (v.is_string()) appendXmlEscaped(out, v.get_string());
+      if (auto d = numberOf(v))
+        appendDouble(out, *d);
+      else if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
       return;
     case ShapeType::kTimestamp:
       if (auto d = numberOf(v))
         appendTimestamp(out, *d, timestampFormatOf(m, shape, TimestampFormat::kIso8601));
-      else if (v.is_string()) appendXmlEscaped(out, v.get_string());
+      else if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
       return;
     case ShapeType::kBlob:
       if (v.is_string()) {
@@ -107,14 +116,20 @@ void writeScalarText(std::string& out, const Member* m, const Shape& shape, cons
       }
       return;
     case ShapeType::kBigDecimal:
-      if (v.is_string()) appendXmlEscaped(out, v.get_string());
-      else if (auto d = numberOf(v)) appendDouble(out, *d);
+      if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
+      else if (auto d = numberOf(v))
+        appendDouble(out, *d);
       return;
     default:
-      if (v.is_string()) appendXmlEscaped(out, v.get_string());
-      else if (v.is_bool()) out += v.get_bool() ? "true" : "false";
-      else if (v.is_int64()) appendInt(out, v.get_int64());
-      else if (auto d = numberOf(v)) appendDouble(out, *d);
+      if (v.is_string())
+        appendXmlEscaped(out, v.get_string());
+      else if (v.is_bool())
+        out += v.get_bool() ? "true" : "false";
+      else if (v.is_int64())
+        appendInt(out, v.get_int64());
+      else if (auto d = numberOf(v))
+        appendDouble(out, *d);
       return;
   }
 }
@@ -122,8 +137,7 @@ void writeScalarText(std::string& out, const Member* m, const Shape& shape, cons
 void writeElement(std::string& out, std::string_view name, const Member* m, const Shape& shape,
                   const json::value& v);
 
-void writeStructureBody(std::string& out, const Shape& s, const json::object& o,
-                        bool body_only) {
+void writeStructureBody(std::string& out, const Shape& s, const json::object& o, bool body_only) {
   for (const auto& mem : s.members) {
     if (mem.xml_attribute) continue;
     if (body_only && mem.location != Location::kBody) continue;
@@ -158,8 +172,11 @@ void writeListItems(std::string& out, std::string_view item_name, const Shape& l
 
 void writeMapEntries(std::string& out, std::string_view entry_name, const Shape& map,
                      const json::object& o) {
-  std::string_view key_name = map.key->has_location_name ? map.key->location_name : "key";
-  std::string_view value_name = map.value->has_location_name ? map.value->location_name : "value";
+  std::string_view key_name = map.key->has_location_name ? std::string_view(map.key->location_name)
+                                                         : std::string_view("key");
+  std::string_view value_name = map.value->has_location_name
+                                    ? std::string_view(map.value->location_name)
+                                    : std::string_view("value");
   for (const auto& kv : o) {
     openTag(out, entry_name);
     out += "><";
@@ -225,13 +242,27 @@ void appendXmlEscaped(std::string& out, std::string_view s) {
     if (!needsEscape(c)) continue;
     out.append(s.data() + start, i - start);
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#xD;"; break;
-      default: out += "&#xA;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#xD;";
+        break;
+      default:
+        out += "&#xA;";
+        break;
     }
     start = i + 1;
   }
@@ -309,8 +340,10 @@ void appendTimestamp(std::string& out, double epoch_seconds, TimestampFormat fmt
 
 TimestampFormat timestampFormatOf(const Member* m, const Shape& shape, TimestampFormat dflt) {
   std::string_view f;
-  if (m && !m->timestamp_format.empty()) f = m->timestamp_format;
-  else if (!shape.timestamp_format.empty()) f = shape.timestamp_format;
+  if (m && !m->timestamp_format.empty())
+    f = m->timestamp_format;
+  else if (!shape.timestamp_format.empty())
+    f = shape.timestamp_format;
   if (f == "iso8601") return TimestampFormat::kIso8601;
   if (f == "rfc822") return TimestampFormat::kRfc822;
   if (f == "unixTimestamp") return TimestampFormat::kUnix;
