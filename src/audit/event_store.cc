@@ -15,40 +15,57 @@ namespace citadel::audit {
 namespace {
 
 constexpr const char* kInsertEvent =
-    "INSERT INTO audit_events(event_id, event_time, account_id, region, event_name, "
-    "event_source, username, access_key_id, read_only, resources, record) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO audit_events(seq, event_id, scope, event_time, account_id, region, "
+    "event_name, event_source, username, access_key_id, read_only, resources, record) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kInsertResourceType =
-    "INSERT INTO audit_event_resource_types(account_id, region, resource_type, event_time, "
-    "event_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+    "INSERT INTO audit_event_resource_types(scope, resource_type, event_time, seq) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
 constexpr const char* kInsertResourceName =
-    "INSERT INTO audit_event_resource_names(account_id, region, resource_name, event_time, "
-    "event_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+    "INSERT INTO audit_event_resource_names(scope, resource_name, event_time, seq) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
+constexpr const char* kLastSeq = "SELECT COALESCE(MAX(seq), 0) FROM audit_events";
 
 constexpr const char* kEventColumns =
     "e.event_id, e.event_time, e.account_id, e.region, e.event_name, e.event_source, "
-    "e.username, e.access_key_id, e.read_only, e.resources, e.record";
+    "e.username, e.access_key_id, e.read_only, e.resources, e.record, e.seq";
 
 constexpr uint8_t kTokenVersion = 1;
 
-/// Writes one event; false when its event id is already stored.
-bool insertEvent(store::Tx& tx, const AuditEvent& ev) {
+/// FNV-1a, 63 bits: the integer key of an (account, region) event history.
+int64_t scopeOf(std::string_view account_id, std::string_view region) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (unsigned char c : account_id) mix(c);
+  mix(0);
+  for (unsigned char c : region) mix(c);
+  return static_cast<int64_t>(h & 0x7fffffffffffffffull);
+}
+
+/// The highest sequence number stored (0 when empty); the caller holds a write transaction.
+int64_t lastSeq(store::Tx& tx) { return tx.query(kLastSeq).at(0).integer(0); }
+
+/// Writes one event as number `seq`; false when its event id is already stored.
+bool insertEvent(store::Tx& tx, const AuditEvent& ev, int64_t seq) {
   const int64_t t = toEpochMillis(ev.event_time);
+  const int64_t scope = scopeOf(ev.account_id, ev.region);
   boost::json::array resources;
   resources.reserve(ev.resources.size());
   for (const auto& r : ev.resources) resources.push_back(boost::json::array{r.type, r.name});
-  auto st = tx.exec(kInsertEvent, {ev.event_id, t, ev.account_id, ev.region, ev.event_name,
-                                   ev.event_source, ev.username, ev.access_key_id,
-                                   int64_t{ev.read_only ? 1 : 0},
-                                   boost::json::serialize(resources),
-                                   boost::json::serialize(ev.record)});
+  auto st = tx.exec(kInsertEvent,
+                    {seq, ev.event_id, scope, t, ev.account_id, ev.region, ev.event_name,
+                     ev.event_source, ev.username, ev.access_key_id, int64_t{ev.read_only ? 1 : 0},
+                     boost::json::serialize(resources), boost::json::serialize(ev.record)});
   if (st == store::ExecStatus::kConstraint) return false;
   for (const auto& r : ev.resources) {
     if (!r.type.empty()) {
-      tx.exec(kInsertResourceType, {ev.account_id, ev.region, r.type, t, ev.event_id});
+      tx.exec(kInsertResourceType, {scope, r.type, t, seq});
     }
     if (!r.name.empty()) {
-      tx.exec(kInsertResourceName, {ev.account_id, ev.region, r.name, t, ev.event_id});
+      tx.exec(kInsertResourceName, {scope, r.name, t, seq});
     }
   }
   return true;
@@ -112,9 +129,10 @@ uint64_t getU64(std::string_view in) {
   return v;
 }
 
+/// Position after the last event of a page: (event_time, seq), walked downwards.
 struct Cursor {
   int64_t event_time;
-  std::string event_id;
+  int64_t seq;
 };
 
 std::string encodeToken(uint64_t fingerprint, const Cursor& c) {
@@ -122,18 +140,19 @@ std::string encodeToken(uint64_t fingerprint, const Cursor& c) {
   raw.push_back(static_cast<char>(kTokenVersion));
   putU64(raw, fingerprint);
   putU64(raw, static_cast<uint64_t>(c.event_time));
-  raw += c.event_id;
+  putU64(raw, static_cast<uint64_t>(c.seq));
   return base64Encode(raw);
 }
 
 std::optional<Cursor> decodeToken(std::string_view token, uint64_t fingerprint) {
   auto raw = base64Decode(token);
-  if (!raw || raw->size() < 1 + 8 + 8 + 1) return std::nullopt;
+  if (!raw || raw->size() != 1 + 8 + 8 + 8) return std::nullopt;
   std::string_view r(*raw);
   if (static_cast<uint8_t>(r[0]) != kTokenVersion) return std::nullopt;
   if (getU64(r.substr(1, 8)) != fingerprint) return std::nullopt;
-  Cursor c{static_cast<int64_t>(getU64(r.substr(9, 8))), std::string(r.substr(17))};
-  if (!isValidUtf8(c.event_id)) return std::nullopt;
+  Cursor c{static_cast<int64_t>(getU64(r.substr(9, 8))),
+           static_cast<int64_t>(getU64(r.substr(17, 8)))};
+  if (c.seq <= 0) return std::nullopt;
   return c;
 }
 
@@ -159,7 +178,7 @@ EventStore::~EventStore() {
 }
 
 void EventStore::append(store::Tx& tx, const AuditEvent& event) {
-  if (!insertEvent(tx, event)) {
+  if (!insertEvent(tx, event, lastSeq(tx) + 1)) {
     throw store::StoreError("audit: duplicate CloudTrail event id " + event.event_id);
   }
   // Counted as written and as flushed at once: append never waits in the queue.
@@ -205,8 +224,11 @@ void EventStore::writerLoop() {
     for (;;) {
       try {
         auto tx = db_.begin(true);
+        int64_t seq = lastSeq(*tx);
         for (const auto& ev : batch) {
-          if (!insertEvent(*tx, ev)) {
+          if (insertEvent(*tx, ev, seq + 1)) {
+            ++seq;
+          } else {
             log::warn("audit: duplicate CloudTrail event id skipped", {{"event_id", ev.event_id}});
           }
         }
@@ -241,23 +263,20 @@ void EventStore::writerLoop() {
 
 Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   if (q.max_results < 1 || q.max_results > 50) {
-    return AwsError{"InvalidMaxResultsException", "Value for MaxResults is not valid.", 400,
-                    true, {}};
+    return AwsError{
+        "InvalidMaxResultsException", "Value for MaxResults is not valid.", 400, true, {}};
   }
-  const int64_t start = q.start_time ? toEpochMillis(*q.start_time)
-                                     : std::numeric_limits<int64_t>::min();
-  const int64_t end = q.end_time ? toEpochMillis(*q.end_time)
-                                 : std::numeric_limits<int64_t>::max();
+  const int64_t start =
+      q.start_time ? toEpochMillis(*q.start_time) : std::numeric_limits<int64_t>::min();
+  const int64_t end = q.end_time ? toEpochMillis(*q.end_time) : std::numeric_limits<int64_t>::max();
   if (start > end) {
-    return AwsError{"InvalidTimeRangeException", "Start time must be before end time", 400, true,
-                    {}};
+    return AwsError{
+        "InvalidTimeRangeException", "Start time must be before end time", 400, true, {}};
   }
 
-  // Which table and column the attribute is served by.
-  const char* table = "audit_events";
+  // Which index serves the attribute: a column of audit_events, or a resource table.
   const char* column = nullptr;
-  const char* time_col = "e.event_time";
-  const char* id_col = "e.event_id";
+  const char* resource_table = nullptr;
   store::Value attr_value;
   if (q.attribute_key) {
     const std::string& key = *q.attribute_key;
@@ -280,21 +299,17 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
       }
       attr_value = int64_t{v == "true" ? 1 : 0};
     } else if (key == "ResourceType") {
-      table = "audit_event_resource_types";
+      resource_table = "audit_event_resource_types";
       column = "r.resource_type";
     } else if (key == "ResourceName") {
-      table = "audit_event_resource_names";
+      resource_table = "audit_event_resource_names";
       column = "r.resource_name";
     } else {
       return invalidAttributes("Invalid attribute key: " + key);
     }
   }
-  const bool via_resources = std::strcmp(table, "audit_events") != 0;
-  const char* scope = via_resources ? "r" : "e";
-  if (via_resources) {
-    time_col = "r.event_time";
-    id_col = "r.event_id";
-  }
+  // The walked index is on (scope, [attribute,] event_time, seq) of `w`.
+  const std::string w = resource_table ? "r." : "e.";
 
   const uint64_t fp = queryFingerprint(q, start, end);
   std::optional<Cursor> cursor;
@@ -305,46 +320,37 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
 
   std::string sql = "SELECT ";
   sql += kEventColumns;
-  if (via_resources) {
+  if (resource_table) {
     sql += " FROM ";
-    sql += table;
-    sql += " r JOIN audit_events e ON e.event_id = r.event_id";
+    sql += resource_table;
+    sql += " r JOIN audit_events e ON e.seq = r.seq";
   } else {
     sql += " FROM audit_events e";
   }
-  sql += " WHERE ";
-  sql += scope;
-  sql += ".account_id = ? AND ";
-  sql += scope;
-  sql += ".region = ?";
-  std::vector<store::Value> params{q.account_id, q.region};
+  sql += " WHERE " + w + "scope = ?";
+  std::vector<store::Value> params{scopeOf(q.account_id, q.region)};
   if (column != nullptr) {
     sql += " AND ";
     sql += column;
     sql += " = ?";
     params.push_back(std::move(attr_value));
   }
-  sql += " AND ";
-  sql += time_col;
-  sql += " >= ? AND ";
-  sql += time_col;
-  sql += " <= ?";
+  // The cursor folds into the upper time bound, so the planner sees one simple range on the
+  // attribute's index; the tie at the cursor's millisecond is settled by seq.
+  const int64_t upper = cursor ? std::min(end, cursor->event_time) : end;
+  sql += " AND " + w + "event_time >= ? AND " + w + "event_time <= ?";
   params.emplace_back(start);
-  params.emplace_back(end);
+  params.emplace_back(upper);
   if (cursor) {
-    sql += " AND (";
-    sql += time_col;
-    sql += ", ";
-    sql += id_col;
-    sql += ") < (?, ?)";
+    sql += " AND (" + w + "event_time < ? OR " + w + "seq < ?)";
     params.emplace_back(cursor->event_time);
-    params.emplace_back(std::move(cursor->event_id));
+    params.emplace_back(cursor->seq);
   }
-  sql += " ORDER BY ";
-  sql += time_col;
-  sql += " DESC, ";
-  sql += id_col;
-  sql += " DESC LIMIT ?";
+  // Scope is a hash: the real account and region are checked on the rows it selects.
+  sql += " AND e.account_id = ? AND e.region = ?";
+  params.emplace_back(q.account_id);
+  params.emplace_back(q.region);
+  sql += " ORDER BY " + w + "event_time DESC, " + w + "seq DESC LIMIT ?";
   params.emplace_back(int64_t{q.max_results + 1});
 
   // LookupEvents sees every event enqueued before it.
@@ -366,8 +372,8 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
     page.events.push_back(eventFromRow(rows[i]));
   }
   if (rows.size() > limit) {
-    const AuditEvent& last = page.events.back();
-    page.next_token = encodeToken(fp, Cursor{toEpochMillis(last.event_time), last.event_id});
+    const store::Row& last = rows[limit - 1];
+    page.next_token = encodeToken(fp, Cursor{last.integer(1), last.integer(11)});
   }
   return page;
 }

@@ -5,15 +5,19 @@
 namespace citadel::audit {
 
 std::vector<store::Migration> migrations() {
-  // Every LookupEvents attribute is served by an index whose suffix is
-  // (event_time, event_id): the query walks it backwards, newest first, and the NextToken
-  // cursor is a range bound on that suffix.
-  // Resource types and names live in their own tables, deduplicated per event, so a page is
-  // one ordered index walk for them too.
+  // `scope` is a 63-bit hash of (account, region): CloudTrail event history is per account
+  // and region, and an integer prefix keeps every index small and cheap to compare (the
+  // account_id and region columns are still checked, so a collision cannot leak events).
+  // `seq` (the rowid) orders events committed in the same millisecond; SQLite appends it to
+  // every index, so each LookupEvents attribute is one backward walk of an index on
+  // (scope, attribute, event_time[, seq]) and the NextToken cursor is a range bound on it.
+  // Resource types and names live in their own tables, one row per distinct value per event.
   return {
       {"audit", 1,
        "CREATE TABLE audit_events("
-       "  event_id TEXT NOT NULL PRIMARY KEY,"
+       "  seq INTEGER PRIMARY KEY,"
+       "  event_id TEXT NOT NULL UNIQUE,"
+       "  scope INTEGER NOT NULL,"
        "  event_time INTEGER NOT NULL,"
        "  account_id TEXT NOT NULL,"
        "  region TEXT NOT NULL,"
@@ -24,34 +28,26 @@ std::vector<store::Migration> migrations() {
        "  read_only INTEGER NOT NULL,"
        "  resources TEXT NOT NULL,"
        "  record TEXT NOT NULL);"
-       "CREATE INDEX audit_events_by_time ON audit_events(account_id, region, event_time, "
-       "  event_id);"
-       "CREATE INDEX audit_events_by_name ON audit_events(account_id, region, event_name, "
-       "  event_time, event_id);"
-       "CREATE INDEX audit_events_by_source ON audit_events(account_id, region, event_source, "
-       "  event_time, event_id);"
-       "CREATE INDEX audit_events_by_user ON audit_events(account_id, region, username, "
-       "  event_time, event_id);"
-       "CREATE INDEX audit_events_by_key ON audit_events(account_id, region, access_key_id, "
-       "  event_time, event_id);"
-       "CREATE INDEX audit_events_by_read_only ON audit_events(account_id, region, read_only, "
-       "  event_time, event_id);"
+       "CREATE INDEX audit_events_by_time ON audit_events(scope, event_time);"
+       "CREATE INDEX audit_events_by_name ON audit_events(scope, event_name, event_time);"
+       "CREATE INDEX audit_events_by_source ON audit_events(scope, event_source, event_time);"
+       "CREATE INDEX audit_events_by_user ON audit_events(scope, username, event_time);"
+       "CREATE INDEX audit_events_by_key ON audit_events(scope, access_key_id, event_time);"
+       "CREATE INDEX audit_events_by_read_only ON audit_events(scope, read_only, event_time);"
        "CREATE INDEX audit_events_by_age ON audit_events(event_time);"
        "CREATE TABLE audit_event_resource_types("
-       "  account_id TEXT NOT NULL,"
-       "  region TEXT NOT NULL,"
+       "  scope INTEGER NOT NULL,"
        "  resource_type TEXT NOT NULL,"
        "  event_time INTEGER NOT NULL,"
-       "  event_id TEXT NOT NULL,"
-       "  PRIMARY KEY(account_id, region, resource_type, event_time, event_id)"
+       "  seq INTEGER NOT NULL,"
+       "  PRIMARY KEY(scope, resource_type, event_time, seq)"
        ") WITHOUT ROWID;"
        "CREATE TABLE audit_event_resource_names("
-       "  account_id TEXT NOT NULL,"
-       "  region TEXT NOT NULL,"
+       "  scope INTEGER NOT NULL,"
        "  resource_name TEXT NOT NULL,"
        "  event_time INTEGER NOT NULL,"
-       "  event_id TEXT NOT NULL,"
-       "  PRIMARY KEY(account_id, region, resource_name, event_time, event_id)"
+       "  seq INTEGER NOT NULL,"
+       "  PRIMARY KEY(scope, resource_name, event_time, seq)"
        ") WITHOUT ROWID;"},
   };
 }

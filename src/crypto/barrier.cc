@@ -54,8 +54,7 @@ bool feedAad(EVP_CIPHER_CTX* ctx, bool encrypt, std::string_view hdr, std::strin
   int len = 0;
   auto update = encrypt ? EVP_EncryptUpdate : EVP_DecryptUpdate;
   if (update(ctx, nullptr, &len, u8(hdr), static_cast<int>(hdr.size())) != 1) return false;
-  if (!aad.empty() &&
-      update(ctx, nullptr, &len, u8(aad), static_cast<int>(aad.size())) != 1) {
+  if (!aad.empty() && update(ctx, nullptr, &len, u8(aad), static_cast<int>(aad.size())) != 1) {
     return false;
   }
   return true;
@@ -112,8 +111,8 @@ std::string readKeyFile(const std::string& path, int fd) {
 /// Creates the key file exclusively; returns nullopt when another process created it first.
 std::optional<std::string> createKeyFile(const std::string& path) {
   makeParentDirs(path);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                  S_IRUSR | S_IWUSR);
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, S_IRUSR | S_IWUSR);
   if (fd < 0) {
     if (errno == EEXIST) return std::nullopt;
     sysFail("cannot create", path);
@@ -169,7 +168,8 @@ std::string Barrier::seal(std::string_view plaintext, std::string_view aad) cons
   }
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+  bool ok = ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
             EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u8(key_), u8(out, kHeaderSize)) == 1 &&
             feedAad(ctx.get(), true, hdr, aad);
@@ -199,7 +199,8 @@ std::optional<std::string> Barrier::open(std::string_view sealed, std::string_vi
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   std::string out(ct_len, '\0');
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+  bool ok = ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
             EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u8(key_), u8(nonce)) == 1 &&
             feedAad(ctx.get(), false, hdr, aad);

@@ -127,8 +127,8 @@ class Conn {
                                 SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
     if (rc != SQLITE_OK) fail(db_, "sqlite prepare '" + std::string(sql) + "'");
     if (stmt == nullptr) throw StoreError("sqlite prepare: empty statement");
-    if (tail != nullptr && std::string_view(tail).find_first_not_of(" \t\r\n;") !=
-                               std::string_view::npos) {
+    if (tail != nullptr &&
+        std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
       sqlite3_finalize(stmt);
       throw StoreError("sqlite prepare: more than one statement in '" + std::string(sql) + "'");
     }
@@ -175,12 +175,10 @@ void bindAll(sqlite3* db, sqlite3_stmt* stmt, const std::vector<Value>& params) 
             return sqlite3_bind_double(stmt, idx, v);
           } else if constexpr (std::is_same_v<T, std::string>) {
             // The params outlive the statement's execution: no copy needed.
-            return sqlite3_bind_text64(stmt, idx, v.data(), v.size(), SQLITE_STATIC,
-                                       SQLITE_UTF8);
+            return sqlite3_bind_text64(stmt, idx, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
           } else {
             if (v.bytes.empty()) return sqlite3_bind_zeroblob(stmt, idx, 0);
-            return sqlite3_bind_blob64(stmt, idx, v.bytes.data(), v.bytes.size(),
-                                       SQLITE_STATIC);
+            return sqlite3_bind_blob64(stmt, idx, v.bytes.data(), v.bytes.size(), SQLITE_STATIC);
           }
         },
         params[i]);

@@ -37,8 +37,8 @@ class TempDir {
   fs::path path_;
 };
 
-AuditEvent makeEvent(const std::string& id, int64_t ms, const std::string& name = "GetCallerIdentity",
-                     bool read_only = true) {
+AuditEvent makeEvent(const std::string& id, int64_t ms,
+                     const std::string& name = "GetCallerIdentity", bool read_only = true) {
   AuditEvent ev;
   ev.event_id = id;
   ev.event_time = fromEpochMillis(ms);
@@ -212,9 +212,11 @@ TEST_F(EventStoreTest, PagingWithNextTokenIsNewestFirstWithoutDuplicates) {
     char id[16];
     std::snprintf(id, sizeof id, "p%02d", i);
     evs.push_back(makeEvent(id, kBase + (i / 3) * 10));
+    evs.back().resources = {{"AWS::IAM::User", "alice"}};
   }
   appendAll(evs);
-  for (const auto& key : {std::optional<std::string>{}, std::optional<std::string>{"Username"}}) {
+  const std::optional<std::string> keys[] = {std::nullopt, "Username", "ResourceName"};
+  for (const auto& key : keys) {
     auto q = query(key, "alice");
     q.max_results = 5;
     std::vector<std::string> all;
@@ -280,8 +282,8 @@ TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
   constexpr int kPerThread = 5000;
   auto produce = [&](int t) {
     for (int i = 0; i < kPerThread; ++i) {
-      events_->enqueue(makeEvent(numbered(numbered("q", t) + "-", i),
-                                 kBase + t * kPerThread + i, t == 0 ? "A" : "B"));
+      events_->enqueue(makeEvent(numbered(numbered("q", t) + "-", i), kBase + t * kPerThread + i,
+                                 t == 0 ? "A" : "B"));
     }
   };
   std::thread a(produce, 0), b(produce, 1);
@@ -298,9 +300,8 @@ TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
 
   auto tx = db_->begin(false);
   EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_events").at(0).integer(0), 2 * kPerThread);
-  EXPECT_EQ(
-      tx->query("SELECT COUNT(*) FROM audit_events WHERE event_name = 'A'").at(0).integer(0),
-      kPerThread);
+  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_events WHERE event_name = 'A'").at(0).integer(0),
+            kPerThread);
 }
 
 TEST_F(EventStoreTest, PurgeRemovesOldEventsAndTheirResources) {
@@ -343,20 +344,43 @@ TEST(EventStoreIndexes, EveryAttributeQueryUsesAnIndex) {
   auto db = store::openSqlite(":memory:");
   db->migrate(migrations());
   auto tx = db->begin(false);
-  const char* queries[] = {
-      "SELECT e.record FROM audit_events e WHERE e.account_id = 'a' AND e.region = 'r' AND "
-      "e.event_name = 'x' AND e.event_time >= 0 AND e.event_time <= 9 AND "
-      "(e.event_time, e.event_id) < (5, 'z') ORDER BY e.event_time DESC, e.event_id DESC LIMIT 6",
-      "SELECT e.record FROM audit_event_resource_types r JOIN audit_events e ON e.event_id = "
-      "r.event_id WHERE r.account_id = 'a' AND r.region = 'r' AND r.resource_type = 'x' AND "
-      "r.event_time >= 0 AND r.event_time <= 9 ORDER BY r.event_time DESC, r.event_id DESC "
-      "LIMIT 6",
+  // The shapes of the queries lookup() builds (attribute column or resource table, cursor),
+  // and the index each must walk.
+  const std::string range =
+      "event_time >= 0 AND {t}event_time <= 5 AND ({t}event_time < 5 OR {t}seq < 3) AND "
+      "e.account_id = 'a' AND e.region = 'r' ORDER BY {t}event_time DESC, {t}seq DESC LIMIT 6";
+  auto shape = [&](const std::string& attr, bool resource) {
+    std::string t = resource ? "r." : "e.";
+    std::string q = "SELECT e.record FROM ";
+    q += resource
+             ? "audit_event_resource_" + std::string(attr == "resource_type" ? "types" : "names") +
+                   " r JOIN audit_events e ON e.seq = r.seq"
+             : std::string("audit_events e");
+    q += " WHERE " + t + "scope = 1 AND ";
+    if (!attr.empty()) q += t + attr + " = 'x' AND ";
+    std::string rest = range;
+    for (size_t p; (p = rest.find("{t}")) != std::string::npos;) rest.replace(p, 3, t);
+    return q + t + rest;
   };
-  for (const char* q : queries) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "audit_events_by_time"},
+      {"event_id", "sqlite_autoindex_audit_events_1"},
+      {"event_name", "audit_events_by_name"},
+      {"event_source", "audit_events_by_source"},
+      {"username", "audit_events_by_user"},
+      {"access_key_id", "audit_events_by_key"},
+      {"read_only", "audit_events_by_read_only"},
+      {"resource_type", "PRIMARY KEY (scope=? AND resource_type=?"},
+      {"resource_name", "PRIMARY KEY (scope=? AND resource_name=?"},
+  };
+  for (const auto& [attr, index] : cases) {
+    const bool resource = attr.rfind("resource_", 0) == 0;
     std::string plan;
-    for (const auto& row : tx->query(std::string("EXPLAIN QUERY PLAN ") + q)) {
+    for (const auto& row : tx->query("EXPLAIN QUERY PLAN " + shape(attr, resource))) {
       plan += row.text(3) + "\n";
     }
+    const std::string expected = resource ? "USING " + index : "USING INDEX " + index + " ";
+    EXPECT_NE(plan.find(expected), std::string::npos) << attr << ":\n" << plan;
     EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
   }

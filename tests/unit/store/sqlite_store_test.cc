@@ -162,8 +162,8 @@ TEST(SqliteStore, MigrationsApplyOnceAndSurviveReopen) {
   auto rows = tx->query("SELECT v FROM kv WHERE k = 'persist'");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].text(0), "yes");
-  auto applied = tx->query(
-      "SELECT component, version FROM schema_migrations ORDER BY component, version");
+  auto applied =
+      tx->query("SELECT component, version FROM schema_migrations ORDER BY component, version");
   ASSERT_EQ(applied.size(), 4u);
   EXPECT_EQ(applied[0].text(0), "other");
   EXPECT_EQ(applied[3].integer(1), 3);
@@ -233,8 +233,9 @@ TEST(SqliteStore, ReadersSeeASnapshotWhileAWriterCommits) {
 TEST(SqliteStore, ConcurrentWritersAreSerializedAndReadersRunAlongside) {
   TempDir dir;
   auto db = openSqlite(dir.file("conc.db"));
-  db->migrate({{"t", 1, "CREATE TABLE c(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
-                        "INSERT INTO c(id, n) VALUES (1, 0)"}});
+  db->migrate({{"t", 1,
+                "CREATE TABLE c(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+                "INSERT INTO c(id, n) VALUES (1, 0)"}});
   constexpr int kWriters = 4, kIncrements = 200;
   std::atomic<bool> done{false};
   std::atomic<int> reads{0};
