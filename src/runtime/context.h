@@ -3,6 +3,7 @@
 /// The IAM authorizer (issue 3) reads the same context to fill condition keys.
 
 #include <boost/json/fwd.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,12 @@ struct RequestContext {
   std::string user_agent;
 
   bool read_only = false;
-  /// The request's transaction: a write transaction for mutating operations, a read
-  /// transaction otherwise. Owned by the pipeline; committed together with the audit record.
-  store::Tx* tx = nullptr;
+  /// The request's transaction, begun on first use: a write transaction for mutating
+  /// operations, a read transaction otherwise. The pipeline commits it together with the
+  /// request's audit record (or rolls it back on error).
+  store::Tx& tx();
+  /// Owned transaction (null until tx() is first called); managed by the pipeline.
+  std::unique_ptr<store::Tx> tx_;
   /// Resources the handler names for the CloudTrail record (LookupEvents ResourceType/Name).
   std::vector<audit::EventResource> resources;
   /// Response elements override for CloudTrail (null = derived from the output document).

@@ -221,24 +221,23 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
     }
 
     // 8. The handler, in one transaction with its audit record.
-    std::unique_ptr<store::Tx> tx = services_.store.begin(!ctx.read_only);
-    ctx.tx = tx.get();
     auto out = ospec->handler(ctx, input);
     if (!out.ok()) {
-      tx->rollback();
-      ctx.tx = nullptr;
+      if (ctx.tx_) ctx.tx_->rollback();
+      ctx.tx_.reset();
       return fail(out.error(), true);
     }
     auto event = buildAuditEvent(ctx, op, &input, &out.value(), nullptr);
     if (ctx.read_only) {
-      tx->rollback();
-      ctx.tx = nullptr;
+      if (ctx.tx_) ctx.tx_->rollback();
+      ctx.tx_.reset();
       services_.events.enqueue(std::move(event));
     } else {
       // INVARIANT: a state change commits only together with its audit record.
-      services_.events.append(*tx, event);
-      tx->commit();
-      ctx.tx = nullptr;
+      store::Tx& tx = ctx.tx();
+      services_.events.append(tx, event);
+      tx.commit();
+      ctx.tx_.reset();
     }
     protocol::serializeOutput(*model, *match, out.value(), ctx.request_id, resp);
     finish(resp.status);
@@ -248,6 +247,7 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
                                      {"operation", ctx.operation},
                                      {"error", e.what()}});
     resp = HttpResponse{};
+    ctx.tx_.reset();
     AwsError err = AwsError::internal("An internal error occurred. Request id " + ctx.request_id);
     try {
       fail(err, !ctx.principal.arn.empty());
