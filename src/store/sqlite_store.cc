@@ -118,8 +118,7 @@ class Conn {
 
   /// The cached prepared statement for sql (prepared on first use).
   sqlite3_stmt* prepare(std::string_view sql) {
-    // Heterogeneous lookup would avoid this copy; the statement texts are short.
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);  // heterogeneous: no copy of the text per call
     if (it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
@@ -138,7 +137,11 @@ class Conn {
 
  private:
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> cache_;
 };
 
 /// Resets a statement and clears its bindings on every way out.
@@ -398,6 +401,8 @@ class SqliteStore final : public Store {
     if (writer) {
       c.execScript("PRAGMA journal_mode = WAL");
       c.execScript("PRAGMA synchronous = NORMAL");
+      // The writer touches every index of every hot table: keep their upper levels cached.
+      c.execScript("PRAGMA cache_size = -65536");
     } else {
       c.execScript("PRAGMA query_only = ON");
     }
