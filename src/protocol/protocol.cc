@@ -120,12 +120,16 @@ Route compileRoute(const Operation& op) {
 }
 
 // Most specific first: more literal query parts, more literal path segments, no greedy label,
-// more segments.
+// more segments, more required bindings.
 bool moreSpecific(const Route& a, const Route& b) {
   if (a.literal_query != b.literal_query) return a.literal_query > b.literal_query;
   if (a.literal_segments != b.literal_segments) return a.literal_segments > b.literal_segments;
   if (a.greedy != b.greedy) return !a.greedy;
-  return a.segments.size() > b.segments.size();
+  if (a.segments.size() != b.segments.size()) return a.segments.size() > b.segments.size();
+  // Same template: the operation needing more bindings (UploadPartCopy > CopyObject >
+  // PutObject) is tried first; it only matches when they are all present.
+  return a.required_headers.size() + a.required_query.size() >
+         b.required_headers.size() + b.required_query.size();
 }
 
 std::unique_ptr<RouteTable> compileRoutes(const ServiceModel& model) {

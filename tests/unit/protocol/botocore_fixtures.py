@@ -13,6 +13,10 @@
       {"Error": {"Code", "Message", ...}, "ResponseMetadata": {...}} exactly as a
       botocore ClientError would carry them.
 
+  botocore_fixtures.py requests
+      Batch form of "request": reads [{"service", "operation", "params", "protocol"?}, ...]
+      on stdin and prints the list of requests (one Python start for many fixtures).
+
 --protocol forces one of json / query / smithy-rpc-v2-cbor / rest-json / rest-xml / ec2 for
 services that speak several (cloudwatch speaks cbor, json and query).
 
@@ -100,13 +104,19 @@ def _encode_output(v):
     return v
 
 
-def cmd_request(service, operation, params, protocol):
-    client = _client(service, protocol)
+_clients = {}
+
+
+def build_request(service, operation, params, protocol):
+    key = (service, protocol)
+    if key not in _clients:
+        _clients[key] = _client(service, protocol)
+    client = _clients[key]
 
     def capture(request, **kwargs):
         raise _Captured(request)
 
-    client.meta.events.register("before-send", capture)
+    client.meta.events.register("before-send", capture, unique_id="citadel-capture")
     method = getattr(client, _py_name(client, operation))
     try:
         method(**_decode_params(params))
@@ -120,7 +130,7 @@ def cmd_request(service, operation, params, protocol):
         body = body.encode()
     elif not isinstance(body, (bytes, bytearray)):
         body = body.read()
-    out = {
+    return {
         "method": req.method,
         "url_path": u.path or "/",
         "query": u.query,
@@ -129,7 +139,6 @@ def cmd_request(service, operation, params, protocol):
                     for k, v in req.headers.items()},
         "body_b64": base64.b64encode(bytes(body)).decode(),
     }
-    json.dump(out, sys.stdout)
 
 
 def _py_name(client, operation):
@@ -163,7 +172,11 @@ def main(argv):
         argv = argv[:i] + argv[i + 2:]
     if len(argv) >= 4 and argv[1] == "request":
         params = json.loads(argv[4]) if len(argv) > 4 else {}
-        cmd_request(argv[2], argv[3], params, protocol)
+        json.dump(build_request(argv[2], argv[3], params, protocol), sys.stdout)
+    elif len(argv) == 2 and argv[1] == "requests":
+        json.dump([build_request(r["service"], r["operation"], r.get("params", {}),
+                                 r.get("protocol") or protocol)
+                   for r in json.load(sys.stdin)], sys.stdout)
     elif len(argv) >= 4 and argv[1] == "parse":
         if len(argv) > 4 and not protocol:
             protocol = argv[4]
