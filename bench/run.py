@@ -404,6 +404,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="loadgen threads")
     ap.add_argument("--batch", type=int, default=256, help="distinct signed requests per run")
     ap.add_argument("--startup-runs", type=int, default=5)
+    ap.add_argument("--fresh-servers", action="store_true",
+                    help="restart both servers with empty state before each scenario (by "
+                         "default state, e.g. CloudTrail events, accumulates across scenarios)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),
                     help=f"comma-separated; known: {', '.join(SCENARIOS)}")
     ap.add_argument("--json", nargs="?", const="-", metavar="FILE",
@@ -421,7 +424,8 @@ def main() -> int:
     results: dict[str, Any] = {
         "config": {"connections": args.connections, "duration_s": args.duration,
                    "warmup_s": args.warmup, "loadgen_threads": args.threads,
-                   "batch": args.batch, "cpus": os.cpu_count()},
+                   "batch": args.batch, "cpus": os.cpu_count(),
+                   "fresh_servers": args.fresh_servers},
         "scenarios": [],
     }
 
@@ -442,9 +446,16 @@ def main() -> int:
         citadel = start_citadel(args.citadel)
         time.sleep(1.0)
         rss_start = {"citadel": rss_kib(citadel.proc.pid), "moto": rss_kib(moto.proc.pid)}
-        servers = [moto, citadel]  # moto first, then citadel
-        for name in names:
+        for index, name in enumerate(names):
             sc = SCENARIOS[name]
+            if args.fresh_servers and index > 0:
+                log(f"[{name}] restarting moto and citadel with empty state...")
+                moto.stop()
+                citadel.stop()
+                moto = citadel = None
+                moto = start_moto()
+                citadel = start_citadel(args.citadel)
+            servers = [moto, citadel]  # moto first, then citadel
             if "setup" in sc:
                 for srv in servers:
                     log(f"[{name}] setup on {srv.name}...")
