@@ -152,7 +152,8 @@ bool iequalsPrefix(std::string_view line, std::string_view name) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -174,7 +175,17 @@ bool containsToken(std::string_view value, std::string_view token) {
 /// response has been read (leftover bytes remain in buf_ for the next response).
 class ResponseParser {
  public:
-  enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kUntilClose, kDone, kError };
+  enum class State {
+    kHead,
+    kBody,
+    kChunkSize,
+    kChunkData,
+    kChunkDataEnd,
+    kTrailers,
+    kUntilClose,
+    kDone,
+    kError
+  };
 
   void reset() {
     state_ = State::kHead;
@@ -204,8 +215,10 @@ class ResponseParser {
           size_t take = std::min<uint64_t>(remaining_, buf.size());
           buf.erase(0, take);
           remaining_ -= take;
-          if (remaining_ == 0) state_ = State::kDone;
-          else return state_;
+          if (remaining_ == 0)
+            state_ = State::kDone;
+          else
+            return state_;
           break;
         }
         case State::kChunkSize: {
@@ -236,8 +249,10 @@ class ResponseParser {
           size_t take = std::min<uint64_t>(remaining_, buf.size());
           buf.erase(0, take);
           remaining_ -= take;
-          if (remaining_ == 0) state_ = State::kChunkDataEnd;
-          else return state_;
+          if (remaining_ == 0)
+            state_ = State::kChunkDataEnd;
+          else
+            return state_;
           break;
         }
         case State::kChunkDataEnd: {
@@ -269,8 +284,10 @@ class ResponseParser {
 
   /// Called when the peer closed the connection; completes a close-delimited body.
   State onEof() {
-    if (state_ == State::kUntilClose) state_ = State::kDone;
-    else if (state_ != State::kDone) state_ = State::kError;
+    if (state_ == State::kUntilClose)
+      state_ = State::kDone;
+    else if (state_ != State::kDone)
+      state_ = State::kError;
     return state_;
   }
 
@@ -372,8 +389,8 @@ class Worker {
   void run() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) die(std::string("epoll_create1: ") + std::strerror(errno));
-    size_t expected = static_cast<size_t>(
-        std::max(1.0, opt_.duration_s) * 50000.0 / std::max<int>(1, opt_.threads));
+    size_t expected = static_cast<size_t>(std::max(1.0, opt_.duration_s) * 50000.0 /
+                                          std::max<int>(1, opt_.threads));
     stats_.latencies_us.reserve(std::min<size_t>(expected, 4u << 20));
     for (size_t i = 0; i < conns_.size(); ++i) openConn(i);
 
@@ -382,8 +399,10 @@ class Worker {
       auto now = Clock::now();
       if (now >= deadline_) break;
       checkTimeouts(now);
-      int wait_ms = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count()) + 1;
+      int wait_ms =
+          static_cast<int>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count()) +
+          1;
       wait_ms = std::min(wait_ms, 100);
       int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), wait_ms);
       if (n < 0) {
@@ -487,8 +506,8 @@ class Worker {
         for (size_t i : pending) openConn(i);
       }
     }
-    auto limit = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(opt_.timeout_s));
+    auto limit =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.timeout_s));
     if (now - last_timeout_scan_ < std::chrono::milliseconds(100)) return;
     last_timeout_scan_ = now;
     for (size_t i = 0; i < conns_.size(); ++i) {
@@ -651,8 +670,8 @@ int main(int argc, char** argv) {
   freeaddrinfo(res);
 
   auto start = Clock::now();
-  auto measure_start =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.warmup_s));
+  auto measure_start = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(opt.warmup_s));
   auto deadline = measure_start + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(opt.duration_s));
 
@@ -661,7 +680,8 @@ int main(int argc, char** argv) {
   int extra = opt.connections % opt.threads;
   for (int t = 0; t < opt.threads; ++t) {
     int n = per + (t < extra ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(opt, addr, addrlen, requests, n, measure_start, deadline));
+    workers.push_back(
+        std::make_unique<Worker>(opt, addr, addrlen, requests, n, measure_start, deadline));
   }
   std::vector<std::thread> threads;
   for (int t = 1; t < opt.threads; ++t) threads.emplace_back([&, t] { workers[t]->run(); });
@@ -671,7 +691,8 @@ int main(int argc, char** argv) {
   Stats total;
   for (auto& w : workers) {
     Stats& s = w->stats();
-    total.latencies_us.insert(total.latencies_us.end(), s.latencies_us.begin(), s.latencies_us.end());
+    total.latencies_us.insert(total.latencies_us.end(), s.latencies_us.begin(),
+                              s.latencies_us.end());
     for (auto& [k, v] : s.statuses) total.statuses[k] += v;
     total.non_2xx += s.non_2xx;
     total.errors += s.errors;
