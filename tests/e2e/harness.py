@@ -211,7 +211,7 @@ class CitadelServer:
 
     def __exit__(self, *exc):
         try:
-            if self.proc is not None and self.proc.poll() is None:
+            if self.proc is not None and not self.proc.stdout.closed:
                 self.stop()
         finally:
             self.cleanup()

@@ -213,7 +213,6 @@ class LookupEventsTest(unittest.TestCase):
             token = resp.get("NextToken")
             if not token:
                 break
-            self.assertEqual(len(resp["Events"]), 2, "a page with a NextToken must be full")
             self.assertLess(pages, 50, "paging does not end")
         self.assertGreaterEqual(pages, 4)
         ids = [e["EventId"] for e in seen]

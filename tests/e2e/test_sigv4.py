@@ -89,19 +89,27 @@ class SignatureErrorsTest(unittest.TestCase):
         self.assertEqual(resp.error_code, "SignatureDoesNotMatch")
 
     def test_missing_authentication(self):
+        # Without a signature the Host header names the service, as it does at AWS.
         resp = self.s.http("POST", "/", body="Action=GetCallerIdentity&Version=2011-06-15",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+                           headers={"Content-Type": "application/x-www-form-urlencoded",
+                                    "Host": "sts.amazonaws.com"})
         self.assertEqual(resp.status, 403, resp)
         self.assertEqual(resp.error_code, "MissingAuthenticationToken")
         self.assertTrue(resp.header("x-amzn-RequestId"))
 
     def test_incomplete_signature(self):
-        resp = self.s.http("POST", "/", body="Action=GetCallerIdentity&Version=2011-06-15",
-                           headers={"Content-Type": "application/x-www-form-urlencoded",
-                                    "X-Amz-Date": harness.utcnow().strftime("%Y%m%dT%H%M%SZ"),
-                                    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE"})
-        self.assertIn(resp.status, (400, 403), resp)
-        self.assertEqual(resp.error_code, "IncompleteSignature")
+        now = harness.utcnow()
+        scope = f"{self.s.access_key}/{now:%Y%m%d}/{self.s.region}/sts/aws4_request"
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Amz-Date": now.strftime("%Y%m%dT%H%M%SZ"),
+                   "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}"}
+        # Routed by the Host header (as at AWS), then by the credential scope alone.
+        for extra in ({"Host": "sts.amazonaws.com"}, {}):
+            with self.subTest(host=extra.get("Host", self.s.netloc)):
+                resp = self.s.http("POST", "/", body="Action=GetCallerIdentity&Version=2011-06-15",
+                                   headers={**headers, **extra})
+                self.assertIn(resp.status, (400, 403), resp)
+                self.assertEqual(resp.error_code, "IncompleteSignature", resp)
 
     def test_clock_skew_over_15_minutes_is_refused(self):
         for delta in (-20 * MINUTES, 20 * MINUTES):
@@ -127,9 +135,11 @@ class PresignedUrlTest(unittest.TestCase):
     def presign(self, expires, delta=None):
         client = self.s.client("sts")
         if delta is None:
-            return client.generate_presigned_url("get_caller_identity", ExpiresIn=expires)
+            return client.generate_presigned_url("get_caller_identity", ExpiresIn=expires,
+                                                 HttpMethod="GET")
         with botocore_clock(delta):
-            return client.generate_presigned_url("get_caller_identity", ExpiresIn=expires)
+            return client.generate_presigned_url("get_caller_identity", ExpiresIn=expires,
+                                                 HttpMethod="GET")
 
     def test_presigned_url_works_with_plain_get(self):
         url = self.presign(300)
@@ -178,7 +188,8 @@ class PresignedUrlTest(unittest.TestCase):
 
     def test_presigned_url_with_wrong_secret_is_refused(self):
         client = self.s.client("sts", secret_key="q" * 40)
-        url = client.generate_presigned_url("get_caller_identity", ExpiresIn=300)
+        url = client.generate_presigned_url("get_caller_identity", ExpiresIn=300,
+                                            HttpMethod="GET")
         status, body = urlopen(url)
         self.assertEqual(status, 403, body)
         self.assertEqual(code_in(body), "SignatureDoesNotMatch", body)

@@ -54,7 +54,7 @@ class ThrottlingTest(unittest.TestCase):
         self.assertEqual(ok, 20)
 
     def test_throttling_switched_on_for_another_service_only(self):
-        s = harness.start_server(self, config={"throttling": {"kms": True}})
+        s = harness.start_server(self, config={"throttling": {"sts": True}})
         ok, errors = burst(s.client("cloudtrail"))
         self.assertEqual(errors, [])
 
