@@ -36,6 +36,9 @@ struct AuditEvent {
   bool read_only = false;
   std::vector<EventResource> resources;
   boost::json::object record;  ///< the whole CloudTrail record, as AWS prints it
+  /// The record already serialized. lookup() fills this instead of `record` (no re-parse);
+  /// append()/enqueue() use it verbatim when set.
+  std::string record_json;
 };
 
 /// Migrations of the audit tables.

@@ -58,7 +58,8 @@ bool insertEvent(store::Tx& tx, const AuditEvent& ev, int64_t seq) {
   auto st = tx.exec(kInsertEvent,
                     {seq, ev.event_id, scope, t, ev.account_id, ev.region, ev.event_name,
                      ev.event_source, ev.username, ev.access_key_id, int64_t{ev.read_only ? 1 : 0},
-                     boost::json::serialize(resources), boost::json::serialize(ev.record)});
+                     boost::json::serialize(resources),
+                     ev.record_json.empty() ? boost::json::serialize(ev.record) : ev.record_json});
   if (st == store::ExecStatus::kConstraint) return false;
   for (const auto& r : ev.resources) {
     if (!r.type.empty()) {
@@ -95,8 +96,7 @@ AuditEvent eventFromRow(const store::Row& row) {
                                            std::string((*pair)[1].get_string())});
     }
   }
-  auto rec = boost::json::parse(row.text(10), ec);
-  if (!ec && rec.is_object()) ev.record = std::move(rec.get_object());
+  ev.record_json = row.text(10);
   return ev;
 }
 

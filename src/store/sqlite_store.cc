@@ -402,7 +402,7 @@ class SqliteStore final : public Store {
       c.execScript("PRAGMA journal_mode = WAL");
       c.execScript("PRAGMA synchronous = NORMAL");
       // The writer touches every index of every hot table: keep their upper levels cached.
-      c.execScript("PRAGMA cache_size = -65536");
+      c.execScript("PRAGMA cache_size = -16384");
     } else {
       c.execScript("PRAGMA query_only = ON");
     }

@@ -73,7 +73,7 @@ Result<json::value> lookupEvents(RequestContext& ctx, const json::value& in) {
     for (const auto& r : e.resources)
       res.push_back(json::object{{"ResourceType", r.type}, {"ResourceName", r.name}});
     ev["Resources"] = std::move(res);
-    ev["CloudTrailEvent"] = json::serialize(e.record);
+    ev["CloudTrailEvent"] = e.record_json.empty() ? json::serialize(e.record) : e.record_json;
     events.push_back(std::move(ev));
   }
   json::object out;
