@@ -265,14 +265,17 @@ class LimitsTest(unittest.TestCase):
             sock.close()
 
     def test_many_idle_connections_do_not_stop_the_server(self):
-        count = 2000
+        # The issue asks for 10,000 concurrent idle connections; 2,000 at the least when the
+        # hard RLIMIT_NOFILE is lower.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = min(hard, count + 1024) if hard != resource.RLIM_INFINITY else count + 1024
-        if soft < wanted:
+        cap = 10000 if hard == resource.RLIM_INFINITY else min(10000, hard - 512)
+        if cap < 2000:
+            self.skipTest(f"RLIMIT_NOFILE hard limit {hard} too low")
+        count = cap
+        wanted = count + 512
+        if soft != resource.RLIM_INFINITY and soft < wanted:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
-        if wanted < count + 100:
-            self.skipTest(f"RLIMIT_NOFILE hard limit {hard} too low")
         s = harness.start_server(self)  # inherits the raised limit
         idle = []
         try:
