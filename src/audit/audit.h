@@ -68,7 +68,7 @@ struct LookupPage {
 /// when the queue is full, enqueue() blocks — back-pressure rather than loss).
 class EventStore {
  public:
-  explicit EventStore(store::Store& db, size_t max_queue = 65536);
+  explicit EventStore(store::Store& db, size_t max_queue = 8192);
   ~EventStore();
   EventStore(const EventStore&) = delete;
   EventStore& operator=(const EventStore&) = delete;
