@@ -265,6 +265,8 @@ Result<json::value> parseRestXmlInput(const ServiceModel& model, const Operation
     if (isBlank(req.body)) return json::value(std::move(doc));
     pugi::xml_document xml;
     TRY_ASSIGN(pugi::xml_node root, parseDocument(xml, req.body));
+    // AWS: S3 answers MalformedXML when the root element is not the payload's element.
+    if (ps.type == ShapeType::kStructure && !nameIs(root, xmlMemberName(*p))) return malformedXml();
     TRY_ASSIGN(json::value v, readNode(p, ps, root, 0));
     doc[p->name] = std::move(v);
     return json::value(std::move(doc));

@@ -1,6 +1,7 @@
 #include "protocol/xml_writer.h"
 
 #include <boost/json.hpp>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -13,9 +14,14 @@ namespace json = boost::json;
 
 namespace {
 
-bool needsEscape(char c) {
-  return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' || c == '\r' || c == '\n';
-}
+/// Bytes that need an entity in XML text and attribute values.
+constexpr auto kEscapeTable = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("&<>\"'\r\n")) t[c] = true;
+  return t;
+}();
+
+bool needsEscape(char c) { return kEscapeTable[static_cast<unsigned char>(c)]; }
 
 void append2(char* p, unsigned v) {
   p[0] = static_cast<char>('0' + v / 10);

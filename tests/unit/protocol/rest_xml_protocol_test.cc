@@ -204,11 +204,20 @@ TEST(RestXmlProtocolParse, PutObjectBlobPayload) {
 TEST(RestXmlProtocolParse, MalformedXmlIsRejectedAsS3Does) {
   HttpRequest req = botocoreRequest("s3", "PutBucketTagging", json::parse(R"({"Bucket": "b",
       "Tagging": {"TagSet": [{"Key": "k", "Value": "v"}]}})"));
+  std::string good = req.body;
   req.body.resize(req.body.size() / 2);
   auto doc = detail::parseRestXmlInput(s3(), matchOf("PutBucketTagging"), req);
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.error().code, "MalformedXML");
   EXPECT_EQ(doc.error().http_status, 400);
+
+  // Well-formed, but the root element is not <Tagging>.
+  req.body = good;
+  for (size_t pos; (pos = req.body.find("Tagging")) != std::string::npos;)
+    req.body.replace(pos, 7, "Tugging");
+  auto wrong_root = detail::parseRestXmlInput(s3(), matchOf("PutBucketTagging"), req);
+  ASSERT_FALSE(wrong_root.ok());
+  EXPECT_EQ(wrong_root.error().code, "MalformedXML");
 }
 
 // ---- responses ------------------------------------------------------------------------------
