@@ -52,7 +52,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     shared_->stats.connections_open++;
     shared_->stats.connections_total++;
   }
-  ~Session() { shared_->stats.connections_open--; }
+  ~Session() {
+    releaseInFlight();
+    shared_->stats.connections_open--;
+  }
 
   void start() {
     if constexpr (kTls) {
@@ -85,6 +88,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void onHeader(beast::error_code ec) {
     if (ec) return onReadError(ec);
+    // From here the request counts as in flight: a drain waits for it to be answered.
+    holdInFlight();
     const auto& lim = shared_->opts.limits;
     auto& msg = parser_->get();
     if (auto len = parser_->content_length(); len && *len > lim.max_body_bytes) {
@@ -111,6 +116,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->onRead(ec);
                       });
+  }
+
+  void holdInFlight() {
+    if (!in_flight_) {
+      in_flight_ = true;
+      shared_->stats.requests_in_flight++;
+    }
+  }
+  void releaseInFlight() {
+    if (in_flight_) {
+      in_flight_ = false;
+      shared_->stats.requests_in_flight--;
+    }
   }
 
   void onReadError(beast::error_code ec) {
@@ -155,13 +173,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       SSL* ssl = stream_.native_handle();
       req.tls = true;
       req.tls_version = SSL_get_version(ssl);
-      if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) req.tls_cipher = SSL_CIPHER_standard_name(c);
+      if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) req.tls_cipher = SSL_CIPHER_get_name(c);
       if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) req.sni = sni;
     }
     bool keep_alive = msg.keep_alive() && !shared_->draining.load();
     bool head = msg.method() == bhttp::verb::head;
 
-    shared_->stats.requests_in_flight++;
+    holdInFlight();
     HttpResponse out;
     try {
       shared_->handler(req, out);
@@ -196,7 +214,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
              bool head) {
     beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
     auto done = [self = this->shared_from_this(), res, close_after](beast::error_code ec, size_t) {
-      self->shared_->stats.requests_in_flight--;
+      self->releaseInFlight();
       if (ec || close_after) return self->close();
       self->readHeader();
     };
@@ -220,11 +238,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->keep_alive(false);
     res->body() = std::string(text);
     res->prepare_payload();
-    shared_->stats.requests_in_flight++;
+    holdInFlight();
     write(std::move(res), true, false);
   }
 
   void close() {
+    releaseInFlight();
     beast::error_code ec;
     if constexpr (kTls) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
@@ -244,6 +263,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_{8192};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   uint64_t requests_ = 0;
+  bool in_flight_ = false;  // this connection holds one count in stats.requests_in_flight
 };
 
 }  // namespace

@@ -34,7 +34,8 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
                                   const AwsError* error) {
   audit::AuditEvent ev;
   ev.event_id = newUuid();
-  ev.event_time = ctx.time;
+  // AWS: CloudTrail event times have whole-second precision (record and LookupEvents alike).
+  ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(ctx.time);
   ev.event_name = ctx.operation;
   ev.event_source = ctx.event_source;
   ev.access_key_id = ctx.principal.access_key_id;

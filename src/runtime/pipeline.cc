@@ -71,6 +71,28 @@ AwsError notImplemented(const std::string& service, const std::string& op) {
                   501, false, {}};
 }
 
+/// The service named by a credential scope even when the rest of the signature is malformed,
+/// so that the error can be rendered in that service's protocol.
+std::string scopeServiceHint(const HttpRequest& req) {
+  std::string_view cred;
+  if (const std::string* auth = req.header("authorization")) {
+    auto pos = auth->find("Credential=");
+    if (pos != std::string::npos) cred = std::string_view(*auth).substr(pos + 11);
+  } else if (const QueryParam* q = req.queryParam("X-Amz-Credential")) {
+    cred = q->value;
+  }
+  cred = cred.substr(0, cred.find_first_of(", "));
+  // AKID/date/region/service/aws4_request
+  size_t start = 0;
+  for (int i = 0; i < 3; ++i) {
+    start = cred.find('/', start);
+    if (start == std::string_view::npos) return {};
+    ++start;
+  }
+  auto end = cred.find('/', start);
+  return std::string(cred.substr(start, end == std::string_view::npos ? end : end - start));
+}
+
 }  // namespace
 
 Pipeline::Pipeline(Services& services) : services_(services) {}
@@ -96,7 +118,8 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
 
   // 1. Signature claims (the scope names the service) and routing.
   auto sig = auth::parseSignature(req);
-  std::string scope_service = sig.ok() && sig->present ? sig->service : std::string();
+  std::string scope_service =
+      sig.ok() ? (sig->present ? sig->service : std::string()) : scopeServiceHint(req);
   auto route = routeRequest(req, scope_service);
   if (!route) {
     const std::string* ct = req.header("content-type");
