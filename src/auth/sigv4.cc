@@ -91,6 +91,10 @@ bool allDigits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// INVARIANT: request times stay far inside system_clock's nanosecond range (1678..2262), so
+// time arithmetic on them cannot overflow.
+bool plausibleYear(int y) { return y >= 1970 && y <= 2200; }
+
 std::string hexBytes(std::string_view s) {
   std::string out;
   out.reserve(s.size() * 3);
@@ -113,7 +117,8 @@ std::optional<SysTime> amzDateToTime(std::string_view s) {
   };
   int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2),
       se = num(13, 2);
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (!plausibleYear(y) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
+    return std::nullopt;
   using namespace std::chrono;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
@@ -139,8 +144,7 @@ AwsError signatureMismatchS3(const SignatureInfo& info, const SigningStrings* st
 }
 
 // The Date header: RFC 1123 / RFC 822 ("Sat, 28 Nov 2026 16:00:00 GMT", zone GMT, UT, UTC, Z
-// or +hhmm/-hhmm as Python's email.utils.formatdate writes it), else whatever parseTimestamp
-// understands.
+// or +hhmm/-hhmm as Python's email.utils.formatdate writes it).
 std::optional<SysTime> httpDateToTime(std::string_view s) {
   std::string_view v = trim(s);
   if (auto comma = v.find(','); comma != std::string_view::npos) v = trim(v.substr(comma + 1));
@@ -162,7 +166,7 @@ std::optional<SysTime> httpDateToTime(std::string_view s) {
       !allDigits(y) || hms.size() != 8 || hms[2] != ':' || hms[5] != ':' ||
       !allDigits(hms.substr(0, 2)) || !allDigits(hms.substr(3, 2)) ||
       !allDigits(hms.substr(6, 2)) || !trim(v).empty())
-    return parseTimestamp(s);
+    return std::nullopt;
   auto num = [](std::string_view t) {
     int n = 0;
     for (char c : t) n = n * 10 + (c - '0');
@@ -182,7 +186,7 @@ std::optional<SysTime> httpDateToTime(std::string_view s) {
   year_month_day ymd{year{num(y)}, std::chrono::month{month},
                      day{static_cast<unsigned>(num(d))}};
   int h = num(hms.substr(0, 2)), mi = num(hms.substr(3, 2)), se = num(hms.substr(6, 2));
-  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (!ymd.ok() || !plausibleYear(num(y)) || h > 23 || mi > 59 || se > 60) return std::nullopt;
   return SysTime(sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(se) -
                  minutes(offset_minutes));
 }

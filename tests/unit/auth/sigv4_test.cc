@@ -573,6 +573,11 @@ TEST(SigV4Parse, BadAmzDate) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "Date must be in ISO-8601 'basic format'. Got "
                                "'2026-11-28T16:00:00Z'. See http://en.wikipedia.org/wiki/ISO_8601");
+  // Out-of-range years are refused rather than overflowing time arithmetic.
+  req.headers.back().second = "99991128T160000Z";
+  EXPECT_FALSE(parseSignature(req, ErrorStyle::kQuery).ok());
+  req.headers.back().second = "20261131T160000Z";  // no 31 November
+  EXPECT_FALSE(parseSignature(req, ErrorStyle::kQuery).ok());
 }
 
 TEST(SigV4Parse, PresignedExpiresBounds) {
