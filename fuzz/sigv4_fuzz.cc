@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.target += f[0];
   splitTarget(req);
   req.headers.emplace_back("host", "bucket.s3.amazonaws.com");
-  if (f.size() > 1 && !(selector & 0x20)) req.headers.emplace_back("authorization", std::string(f[1]));
+  if (f.size() > 1 && !(selector & 0x20))
+    req.headers.emplace_back("authorization", std::string(f[1]));
   if (f.size() > 2) req.headers.emplace_back("x-amz-date", std::string(f[2]));
   if (f.size() > 3 && !f[3].empty())
     req.headers.emplace_back("x-amz-content-sha256", std::string(f[3]));

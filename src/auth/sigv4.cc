@@ -35,9 +35,12 @@ bool startsWith(std::string_view s, std::string_view p) {
 // --- error wording ----------------------------------------------------------------------
 
 AwsError incomplete(ErrorStyle style, std::string message) {
-  return AwsError{style == ErrorStyle::kJson ? "IncompleteSignatureException"
-                                             : "IncompleteSignature",
-                  std::move(message), 400, true, {}};
+  return AwsError{
+      style == ErrorStyle::kJson ? "IncompleteSignatureException" : "IncompleteSignature",
+      std::move(message),
+      400,
+      true,
+      {}};
 }
 
 // AWS: json front ends answer InvalidSignatureException with status 400 (as observed by the AWS
@@ -115,8 +118,7 @@ std::optional<SysTime> amzDateToTime(std::string_view s) {
     for (size_t i = 0; i < len; ++i) v = v * 10 + (s[pos + i] - '0');
     return v;
   };
-  int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2),
-      se = num(13, 2);
+  int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2), se = num(13, 2);
   if (!plausibleYear(y) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
     return std::nullopt;
   using namespace std::chrono;
@@ -162,10 +164,9 @@ std::optional<SysTime> httpDateToTime(std::string_view s) {
   unsigned month = 0;
   for (unsigned i = 0; i < 12; ++i)
     if (mon == kMonths[i]) month = i + 1;
-  if (month == 0 || d.empty() || d.size() > 2 || !allDigits(d) || y.size() != 4 ||
-      !allDigits(y) || hms.size() != 8 || hms[2] != ':' || hms[5] != ':' ||
-      !allDigits(hms.substr(0, 2)) || !allDigits(hms.substr(3, 2)) ||
-      !allDigits(hms.substr(6, 2)) || !trim(v).empty())
+  if (month == 0 || d.empty() || d.size() > 2 || !allDigits(d) || y.size() != 4 || !allDigits(y) ||
+      hms.size() != 8 || hms[2] != ':' || hms[5] != ':' || !allDigits(hms.substr(0, 2)) ||
+      !allDigits(hms.substr(3, 2)) || !allDigits(hms.substr(6, 2)) || !trim(v).empty())
     return std::nullopt;
   auto num = [](std::string_view t) {
     int n = 0;
@@ -175,16 +176,14 @@ std::optional<SysTime> httpDateToTime(std::string_view s) {
   int offset_minutes = 0;
   if (zone == "GMT" || zone == "UT" || zone == "UTC" || zone == "Z") {
     offset_minutes = 0;
-  } else if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-') &&
-             allDigits(zone.substr(1))) {
+  } else if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-') && allDigits(zone.substr(1))) {
     offset_minutes = num(zone.substr(1, 2)) * 60 + num(zone.substr(3, 2));
     if (zone[0] == '-') offset_minutes = -offset_minutes;
   } else {
     return std::nullopt;
   }
   using namespace std::chrono;
-  year_month_day ymd{year{num(y)}, std::chrono::month{month},
-                     day{static_cast<unsigned>(num(d))}};
+  year_month_day ymd{year{num(y)}, std::chrono::month{month}, day{static_cast<unsigned>(num(d))}};
   int h = num(hms.substr(0, 2)), mi = num(hms.substr(3, 2)), se = num(hms.substr(6, 2));
   if (!ymd.ok() || !plausibleYear(num(y)) || h > 23 || mi > 59 || se > 60) return std::nullopt;
   return SysTime(sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(se) -
@@ -239,13 +238,18 @@ std::string_view peekScopeService(const HttpRequest& req) {
 // --- payload ----------------------------------------------------------------------------
 
 bool classifyPayload(std::string_view v, PayloadMode& mode) {
-  if (v == "UNSIGNED-PAYLOAD") mode = PayloadMode::kUnsigned;
-  else if (v == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") mode = PayloadMode::kStreamingSigned;
-  else if (v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") mode = PayloadMode::kStreamingUnsignedTrailer;
+  if (v == "UNSIGNED-PAYLOAD")
+    mode = PayloadMode::kUnsigned;
+  else if (v == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    mode = PayloadMode::kStreamingSigned;
+  else if (v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    mode = PayloadMode::kStreamingUnsignedTrailer;
   else if (v == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
     mode = PayloadMode::kStreamingSignedTrailer;
-  else if (v.size() == 64 && isHex(v)) mode = PayloadMode::kSigned;
-  else return false;
+  else if (v.size() == 64 && isHex(v))
+    mode = PayloadMode::kSigned;
+  else
+    return false;
   return true;
 }
 
@@ -268,8 +272,7 @@ Result<void> finishCommon(const HttpRequest& req, SignatureInfo& info, ErrorStyl
                        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
                        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, "
                        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
-                       400, {{"ArgumentName", "x-amz-content-sha256"},
-                             {"ArgumentValue", *sha}});
+                       400, {{"ArgumentName", "x-amz-content-sha256"}, {"ArgumentValue", *sha}});
       mode = PayloadMode::kSigned;  // non-S3 services sign whatever value was sent
     }
     info.payload_mode = mode;
@@ -300,7 +303,8 @@ Result<void> parseScope(std::string_view cred, SignatureInfo& info, ErrorStyle s
     }
     return incomplete(style,
                       "Credential must have exactly 5 slash-delimited elements, e.g. "
-                      "keyid/date/region/service/term, got '" + std::string(cred) + "'");
+                      "keyid/date/region/service/term, got '" +
+                          std::string(cred) + "'");
   }
   info.access_key_id = std::string(parts[0]);
   info.date = std::string(parts[1]);
@@ -310,11 +314,14 @@ Result<void> parseScope(std::string_view cred, SignatureInfo& info, ErrorStyle s
     if (style == ErrorStyle::kS3) {
       std::string msg = "incorrect terminal \"" + std::string(parts[4]) +
                         "\". This endpoint uses \"aws4_request\".";
-      if (info.presigned) return s3QueryError("Error parsing the X-Amz-Credential parameter; " + msg);
+      if (info.presigned)
+        return s3QueryError("Error parsing the X-Amz-Credential parameter; " + msg);
       return s3HeaderMalformed(msg);
     }
-    return mismatch(style, "Credential should be scoped with a valid terminator: 'aws4_request', "
-                           "not '" + std::string(parts[4]) + "'. ");
+    return mismatch(style,
+                    "Credential should be scoped with a valid terminator: 'aws4_request', "
+                    "not '" +
+                        std::string(parts[4]) + "'. ");
   }
   return okResult();
 }
@@ -330,9 +337,10 @@ Result<void> checkScopeDate(const SignatureInfo& info, ErrorStyle style) {
                           "\".");
     return s3HeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
-  return mismatch(style, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
-                         "of date from HTTP: '" + info.date + "' != '" + std::string(day) +
-                         "', from '" + info.amz_date + "'.");
+  return mismatch(style,
+                  "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
+                  "of date from HTTP: '" +
+                      info.date + "' != '" + std::string(day) + "', from '" + info.amz_date + "'.");
 }
 
 Result<void> checkSignedHeaders(const HttpRequest& req, const SignatureInfo& info,
@@ -356,8 +364,9 @@ Result<void> checkSignedHeaders(const HttpRequest& req, const SignatureInfo& inf
       }
     }
     if (!unsigned_list.empty())
-      return s3Error("AccessDenied", "There were headers present in the request which were not signed",
-                     403, {{"HeadersNotSigned", unsigned_list}});
+      return s3Error("AccessDenied",
+                     "There were headers present in the request which were not signed", 403,
+                     {{"HeadersNotSigned", unsigned_list}});
     return okResult();
   }
   if (!has_host)
@@ -402,18 +411,21 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     auto eq = part.find('=');
     if (eq == std::string_view::npos) {
       if (style == ErrorStyle::kS3)
-        return s3HeaderMalformed(
-            "the authorization component \"" + std::string(part) +
-            "\" is malformed.");
+        return s3HeaderMalformed("the authorization component \"" + std::string(part) +
+                                 "\" is malformed.");
       return incomplete(style, "'" + std::string(part) +
                                    "' not a valid key=value pair (missing equal-sign) in "
-                                   "Authorization header: '" + std::string(auth) + "'.");
+                                   "Authorization header: '" +
+                                   std::string(auth) + "'.");
     }
     std::string_view k = part.substr(0, eq);
     std::string_view v = part.substr(eq + 1);
-    if (k == "Credential") credential = v, have_cred = true;
-    else if (k == "SignedHeaders") signed_headers = v, have_sh = true;
-    else if (k == "Signature") signature = v, have_sig = true;
+    if (k == "Credential")
+      credential = v, have_cred = true;
+    else if (k == "SignedHeaders")
+      signed_headers = v, have_sh = true;
+    else if (k == "Signature")
+      signature = v, have_sig = true;
   }
   bool have_date = x_amz_date || date_hdr;
   if (!have_cred || !have_sh || !have_sig) {
@@ -426,8 +438,9 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     if (!have_sig) msg += "Authorization header requires 'Signature' parameter. ";
     if (!have_sh) msg += "Authorization header requires 'SignedHeaders' parameter. ";
     if (!have_date)
-      msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-             "header. ";
+      msg +=
+          "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+          "header. ";
     msg += "Authorization=";
     msg += auth;
     return incomplete(style, std::move(msg));
@@ -442,8 +455,8 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     auto t = amzDateToTime(*x_amz_date);
     if (!t) {
       if (style == ErrorStyle::kS3)
-        return s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header",
-                       403);
+        return s3Error("AccessDenied",
+                       "AWS authentication requires a valid Date or x-amz-date header", 403);
       return incomplete(style, "Date must be in ISO-8601 'basic format'. Got '" + *x_amz_date +
                                    "'. See http://en.wikipedia.org/wiki/ISO_8601");
     }
@@ -453,8 +466,8 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     auto t = httpDateToTime(*date_hdr);
     if (!t) {
       if (style == ErrorStyle::kS3)
-        return s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header",
-                       403);
+        return s3Error("AccessDenied",
+                       "AWS authentication requires a valid Date or x-amz-date header", 403);
       return incomplete(style, "Date must be in ISO-8601 'basic format'. Got '" + *date_hdr +
                                    "'. See http://en.wikipedia.org/wiki/ISO_8601");
     }
@@ -462,11 +475,12 @@ Result<SignatureInfo> parseHeaderForm(const HttpRequest& req, std::string_view a
     info.amz_date = amzDate(info.request_time);
   } else {
     if (style == ErrorStyle::kS3)
-      return s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header",
-                     403);
+      return s3Error("AccessDenied",
+                     "AWS authentication requires a valid Date or x-amz-date header", 403);
     return incomplete(style,
                       "Authorization header requires existence of either a 'X-Amz-Date' or a "
-                      "'Date' header. Authorization=" + std::string(auth));
+                      "'Date' header. Authorization=" +
+                          std::string(auth));
   }
   TRY_VOID(checkScopeDate(info, style));
   TRY_VOID(checkSignedHeaders(req, info, style));
@@ -496,9 +510,11 @@ Result<SignatureInfo> parseQueryForm(const HttpRequest& req, ErrorStyle style) {
       return s3QueryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
   } else {
     std::string msg;
-    const std::pair<const QueryParam*, const char*> required[] = {
-        {alg, "X-Amz-Algorithm"}, {cred, "X-Amz-Credential"}, {sig, "X-Amz-Signature"},
-        {sh, "X-Amz-SignedHeaders"}, {date, "X-Amz-Date"}};
+    const std::pair<const QueryParam*, const char*> required[] = {{alg, "X-Amz-Algorithm"},
+                                                                  {cred, "X-Amz-Credential"},
+                                                                  {sig, "X-Amz-Signature"},
+                                                                  {sh, "X-Amz-SignedHeaders"},
+                                                                  {date, "X-Amz-Date"}};
     for (const auto& [p, name] : required)
       if (!p) msg += std::string("AWS query-string parameters must include '") + name + "'. ";
     if (!msg.empty()) return incomplete(style, msg + "Re-examine the query-string parameters.");
@@ -510,8 +526,8 @@ Result<SignatureInfo> parseQueryForm(const HttpRequest& req, ErrorStyle style) {
     if (!parseExpires(exp->value, info.expires_seconds)) {
       bool negative = !exp->value.empty() && exp->value[0] == '-' &&
                       allDigits(std::string_view(exp->value).substr(1));
-      std::string msg = negative ? "X-Amz-Expires must be non-negative"
-                                 : "X-Amz-Expires should be a number";
+      std::string msg =
+          negative ? "X-Amz-Expires must be non-negative" : "X-Amz-Expires should be a number";
       return style == ErrorStyle::kS3 ? s3QueryError(msg) : incomplete(style, msg);
     }
     if (info.expires_seconds > kMaxPresignSeconds) {
@@ -565,8 +581,8 @@ void appendHeaderValue(std::string& out, std::string_view v) {
 }
 
 bool isUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
 }
 
 void appendEncodedByte(std::string& out, unsigned char c) {
@@ -588,14 +604,18 @@ void appendS3Path(std::string& out, std::string_view path) {
       int hi = hexDigit(path[i + 1]), lo = hexDigit(path[i + 2]);
       if (hi >= 0 && lo >= 0) {
         auto b = static_cast<unsigned char>(hi << 4 | lo);
-        if (isUnreserved(b)) out += static_cast<char>(b);
-        else appendEncodedByte(out, b);
+        if (isUnreserved(b))
+          out += static_cast<char>(b);
+        else
+          appendEncodedByte(out, b);
         i += 2;
         continue;
       }
     }
-    if (isUnreserved(c) || c == '/') out += static_cast<char>(c);
-    else appendEncodedByte(out, c);
+    if (isUnreserved(c) || c == '/')
+      out += static_cast<char>(c);
+    else
+      appendEncodedByte(out, c);
   }
 }
 
@@ -628,8 +648,10 @@ void appendNormalizedPath(std::string& out, std::string_view path) {
   for (size_t i = 0; i < segs.size(); ++i) {
     if (i) out += '/';
     for (unsigned char c : segs[i]) {
-      if (isUnreserved(c)) out += static_cast<char>(c);
-      else appendEncodedByte(out, c);
+      if (isUnreserved(c))
+        out += static_cast<char>(c);
+      else
+        appendEncodedByte(out, c);
     }
   }
   if (trail) out += '/';
@@ -666,13 +688,11 @@ std::string scopeOf(const SignatureInfo& info) {
   return s;
 }
 
-
 std::string requestAmzDate(const SignatureInfo& info) {
   return info.amz_date.empty() ? amzDate(info.request_time) : info.amz_date;
 }
 
 }  // namespace
-
 
 bool isS3Service(std::string_view service) {
   return service == "s3" || service == "s3-object-lambda" || service == "s3-outposts" ||
@@ -682,15 +702,15 @@ bool isS3Service(std::string_view service) {
 AwsError missingAuthenticationToken(ErrorStyle style) {
   switch (style) {
     case ErrorStyle::kJson:
-      return AwsError{"MissingAuthenticationTokenException", "Missing Authentication Token", 403,
-                      true, {}};
+      return AwsError{
+          "MissingAuthenticationTokenException", "Missing Authentication Token", 403, true, {}};
     case ErrorStyle::kS3:
       return AwsError{"AccessDenied", "Access Denied", 403, true, {}};
     case ErrorStyle::kQuery:
       break;
   }
-  return AwsError{"MissingAuthenticationToken", "Request is missing Authentication Token", 403,
-                  true, {}};
+  return AwsError{
+      "MissingAuthenticationToken", "Request is missing Authentication Token", 403, true, {}};
 }
 
 Result<SignatureInfo> parseSignature(const HttpRequest& req) {
@@ -726,8 +746,10 @@ SigningStrings buildSigningStrings(const HttpRequest& req, const SignatureInfo& 
 
   cr += req.method;
   cr += '\n';
-  if (isS3Service(info.service)) appendS3Path(cr, req.path);
-  else appendNormalizedPath(cr, req.path);
+  if (isS3Service(info.service))
+    appendS3Path(cr, req.path);
+  else
+    appendNormalizedPath(cr, req.path);
   cr += '\n';
   appendCanonicalQuery(cr, req, info.presigned);
   cr += '\n';
@@ -856,10 +878,11 @@ Result<void> verifySignature(const HttpRequest& req, const SignatureInfo& info,
   if (info.presigned) {
     if (style == ErrorStyle::kS3) {
       if (age > info.expires_seconds)
-        return s3Error("AccessDenied", "Request has expired", 403,
-                       {{"X-Amz-Expires", std::to_string(info.expires_seconds)},
-                        {"Expires", formatIso8601(info.request_time + seconds(info.expires_seconds))},
-                        {"ServerTime", formatIso8601(now_s)}});
+        return s3Error(
+            "AccessDenied", "Request has expired", 403,
+            {{"X-Amz-Expires", std::to_string(info.expires_seconds)},
+             {"Expires", formatIso8601(info.request_time + seconds(info.expires_seconds))},
+             {"ServerTime", formatIso8601(now_s)}});
       if (-age > kMaxSkewSeconds) return s3Error("AccessDenied", "Request is not valid yet", 403);
     } else {
       if (age > info.expires_seconds)
@@ -868,8 +891,7 @@ Result<void> verifySignature(const HttpRequest& req, const SignatureInfo& info,
                                    amzDate(now_s) + " - " + skewWindowText(info.expires_seconds) +
                                    ")");
       if (-age > kMaxSkewSeconds)
-        return mismatch(style, "Signature not yet current: " + sent_date +
-                                   " is still later than " +
+        return mismatch(style, "Signature not yet current: " + sent_date + " is still later than " +
                                    amzDate(now_s + seconds(kMaxSkewSeconds)) + " (" +
                                    amzDate(now_s) + " + 15 min.)");
     }
@@ -883,15 +905,14 @@ Result<void> verifySignature(const HttpRequest& req, const SignatureInfo& info,
                       {"MaxAllowedSkewMilliseconds", std::to_string(kMaxSkewSeconds * 1000)}});
     if (age > 0)
       return mismatch(style, "Signature expired: " + sent_date + " is now earlier than " +
-                                 amzDate(now_s - seconds(kMaxSkewSeconds)) + " (" +
-                                 amzDate(now_s) + " - 15 min.)");
+                                 amzDate(now_s - seconds(kMaxSkewSeconds)) + " (" + amzDate(now_s) +
+                                 " - 15 min.)");
     return mismatch(style, "Signature not yet current: " + sent_date + " is still later than " +
                                amzDate(now_s + seconds(kMaxSkewSeconds)) + " (" + amzDate(now_s) +
                                " + 15 min.)");
   }
 
-  std::string key = cache.get(info.access_key_id, secret_key, info.date, info.region,
-                              info.service);
+  std::string key = cache.get(info.access_key_id, secret_key, info.date, info.region, info.service);
   SigningStrings strings = buildSigningStrings(req, info);
   std::string expected = hexEncode(crypto::hmacSha256(key, strings.string_to_sign));
   crypto::wipe(key);
@@ -931,7 +952,7 @@ Result<void> verifySignature(const HttpRequest& req, const SignatureInfo& info,
 
 namespace {
 
-constexpr size_t kMaxChunkLine = 4096;    // size line / trailer line, generous
+constexpr size_t kMaxChunkLine = 4096;      // size line / trailer line, generous
 constexpr uint64_t kMinSignedChunk = 8192;  // AWS: every chunk but the last, signed variants
 
 AwsError incompleteBody() {
@@ -939,8 +960,8 @@ AwsError incompleteBody() {
 }
 
 AwsError malformedChunk(std::string detail) {
-  return AwsError{"InvalidRequest", "Malformed aws-chunked body: " + std::move(detail), 400, true,
-                  {}};
+  return AwsError{
+      "InvalidRequest", "Malformed aws-chunked body: " + std::move(detail), 400, true, {}};
 }
 
 // Reads one CRLF-terminated line starting at pos; returns false with err set on failure.
@@ -1007,7 +1028,8 @@ Result<StreamingBody> decodeStreamingBodyWithTrailers(std::string_view body,
     if (!readLine(body, pos, line, err)) return err;
     auto semi = line.find(';');
     std::string_view size_text = line.substr(0, semi);
-    std::string_view ext = semi == std::string_view::npos ? std::string_view() : line.substr(semi + 1);
+    std::string_view ext =
+        semi == std::string_view::npos ? std::string_view() : line.substr(semi + 1);
     if (size_text.empty() || size_text.size() > 16 || !isHex(size_text))
       return malformedChunk("invalid chunk size");
     uint64_t size = 0;
@@ -1016,9 +1038,11 @@ Result<StreamingBody> decodeStreamingBodyWithTrailers(std::string_view body,
     std::string_view chunk_sig;
     if (is_signed) {
       constexpr std::string_view kSigExt = "chunk-signature=";
-      if (ext.substr(0, kSigExt.size()) != kSigExt) return malformedChunk("missing chunk-signature");
+      if (ext.substr(0, kSigExt.size()) != kSigExt)
+        return malformedChunk("missing chunk-signature");
       chunk_sig = ext.substr(kSigExt.size());
-      if (chunk_sig.size() != 64 || !isHex(chunk_sig)) return malformedChunk("invalid chunk-signature");
+      if (chunk_sig.size() != 64 || !isHex(chunk_sig))
+        return malformedChunk("invalid chunk-signature");
     }
     if (size > body.size() - pos) return incompleteBody();
     std::string_view data = body.substr(pos, static_cast<size_t>(size));
@@ -1032,13 +1056,16 @@ Result<StreamingBody> decodeStreamingBodyWithTrailers(std::string_view body,
       std::string sts = chunkStringToSign("AWS4-HMAC-SHA256-PAYLOAD", date, scope, prev,
                                           kEmptySha256, crypto::sha256Hex(data));
       std::string expected = hexEncode(crypto::hmacSha256(signing_key, sts));
-      if (!crypto::constantTimeEqual(expected, chunk_sig)) return signatureMismatchS3(info, nullptr);
+      if (!crypto::constantTimeEqual(expected, chunk_sig))
+        return signatureMismatchS3(info, nullptr);
       prev = std::string(chunk_sig);
       if (size > 0) {
         if (short_chunk_seen)
           return AwsError{"InvalidChunkSizeError",
                           "Only the last chunk is allowed to have a size less than 8192 bytes",
-                          403, true, {}};
+                          403,
+                          true,
+                          {}};
         if (size < kMinSignedChunk) short_chunk_seen = true;
       }
     }
@@ -1082,7 +1109,8 @@ Result<StreamingBody> decodeStreamingBodyWithTrailers(std::string_view body,
     std::string sts = chunkStringToSign("AWS4-HMAC-SHA256-TRAILER", date, scope, prev, {},
                                         crypto::sha256Hex(trailer_canonical));
     std::string expected = hexEncode(crypto::hmacSha256(signing_key, sts));
-    if (!crypto::constantTimeEqual(expected, trailer_sig)) return signatureMismatchS3(info, nullptr);
+    if (!crypto::constantTimeEqual(expected, trailer_sig))
+      return signatureMismatchS3(info, nullptr);
   }
 
   if (info.decoded_content_length >= 0 &&
@@ -1090,7 +1118,9 @@ Result<StreamingBody> decodeStreamingBodyWithTrailers(std::string_view body,
     return AwsError{"IncompleteBody",
                     "You did not provide the number of bytes specified by the Content-Length HTTP "
                     "header",
-                    400, true, {}};
+                    400,
+                    true,
+                    {}};
   return out;
 }
 

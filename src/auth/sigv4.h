@@ -17,8 +17,13 @@
 namespace citadel::auth {
 
 /// How the payload is covered by the signature (x-amz-content-sha256).
-enum class PayloadMode { kSigned, kUnsigned, kStreamingSigned, kStreamingUnsignedTrailer,
-                         kStreamingSignedTrailer };
+enum class PayloadMode {
+  kSigned,
+  kUnsigned,
+  kStreamingSigned,
+  kStreamingUnsignedTrailer,
+  kStreamingSignedTrailer
+};
 
 /// Which family of AWS error codes and wording to answer with. AWS differs by front end:
 /// query services (STS, IAM ...) answer `SignatureDoesNotMatch` / `IncompleteSignature`,
@@ -31,20 +36,20 @@ bool isS3Service(std::string_view service);
 
 /// What a request claims about its signature, before verification.
 struct SignatureInfo {
-  bool present = false;         ///< false: anonymous (no Authorization, no X-Amz-Signature)
-  bool presigned = false;       ///< query-string form
+  bool present = false;    ///< false: anonymous (no Authorization, no X-Amz-Signature)
+  bool presigned = false;  ///< query-string form
   std::string access_key_id;
-  std::string date;             ///< scope date YYYYMMDD
-  std::string region;           ///< scope region
-  std::string service;          ///< scope service (signing name)
+  std::string date;                         ///< scope date YYYYMMDD
+  std::string region;                       ///< scope region
+  std::string service;                      ///< scope service (signing name)
   std::vector<std::string> signed_headers;  ///< lower-case, as listed
-  std::string signature;        ///< hex
-  SysTime request_time{};       ///< X-Amz-Date (or Date)
-  int64_t expires_seconds = 0;  ///< presigned: X-Amz-Expires
-  std::string session_token;    ///< X-Amz-Security-Token
+  std::string signature;                    ///< hex
+  SysTime request_time{};                   ///< X-Amz-Date (or Date)
+  int64_t expires_seconds = 0;              ///< presigned: X-Amz-Expires
+  std::string session_token;                ///< X-Amz-Security-Token
   PayloadMode payload_mode = PayloadMode::kSigned;
-  std::string payload_hash;     ///< x-amz-content-sha256 value or computed
-  std::string amz_date;         ///< request time in SigV4 basic form, as used in string-to-sign
+  std::string payload_hash;  ///< x-amz-content-sha256 value or computed
+  std::string amz_date;      ///< request time in SigV4 basic form, as used in string-to-sign
   int64_t decoded_content_length = -1;  ///< x-amz-decoded-content-length, -1 when absent
 };
 
@@ -112,7 +117,7 @@ Result<std::string> decodeStreamingBody(std::string_view body, const SignatureIn
 
 /// A decoded aws-chunked body and its trailing headers (e.g. x-amz-checksum-crc32).
 struct StreamingBody {
-  std::string payload;  ///< the decoded bytes
+  std::string payload;                                        ///< the decoded bytes
   std::vector<std::pair<std::string, std::string>> trailers;  ///< lower-case names, in order
 };
 /// Like decodeStreamingBody, keeping the trailers (verified when the trailer is signed).

@@ -51,21 +51,18 @@ std::string hmacSha256(std::string_view key, std::string_view data) {
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmacAlgorithm());
   if (!ctx) throw std::runtime_error("OpenSSL: EVP_MAC_CTX_new failed");
   char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                         OSSL_PARAM_construct_end()};
   std::string out(32, '\0');
   size_t len = 0;
   // An empty key is legal for HMAC; OpenSSL wants a non-null pointer.
   static const unsigned char kEmpty = 0;
-  const auto* key_ptr =
-      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  bool ok = EVP_MAC_init(ctx, key_ptr, key.size(), params) == 1 &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()),
-                           data.size()) == 1 &&
-            EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) ==
-                1 &&
-            len == 32;
+  const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  bool ok =
+      EVP_MAC_init(ctx, key_ptr, key.size(), params) == 1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) == 1 &&
+      len == 32;
   EVP_MAC_CTX_free(ctx);
   if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   return out;

@@ -33,8 +33,8 @@ struct Fixtures {
 };
 
 std::string runFixtureScript() {
-  std::string cmd = std::string(PYTHON3) + " " + CITADEL_SOURCE_DIR +
-                    "/tests/unit/auth/sign_fixtures.py";
+  std::string cmd =
+      std::string(PYTHON3) + " " + CITADEL_SOURCE_DIR + "/tests/unit/auth/sign_fixtures.py";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {};
   std::string out;
@@ -59,8 +59,9 @@ const Fixtures& fixtures() {
       f.raw = c;
       f.name = std::string(c.at("name").as_string());
       std::string style(c.at("style").as_string());
-      f.style = style == "s3" ? ErrorStyle::kS3 : style == "json" ? ErrorStyle::kJson
-                                                                  : ErrorStyle::kQuery;
+      f.style = style == "s3"     ? ErrorStyle::kS3
+                : style == "json" ? ErrorStyle::kJson
+                                  : ErrorStyle::kQuery;
       f.req.method = std::string(c.at("method").as_string());
       f.req.target = std::string(c.at("target").as_string());
       splitTarget(f.req);
@@ -88,7 +89,6 @@ const Fixture& fixture(const std::string& name) {
   }
   return it->second;
 }
-
 
 Result<void> verify(const HttpRequest& req, ErrorStyle style, std::string_view secret, SysTime now,
                     SignatureInfo* out_info = nullptr) {
@@ -128,9 +128,8 @@ TEST(SigV4Fixtures, ParsedFieldsOfHeaderForm) {
   EXPECT_FALSE(info->presigned);
   EXPECT_EQ(info->region, "us-east-1");
   EXPECT_EQ(info->service, "sts");
-  EXPECT_EQ(info->signed_headers,
-            (std::vector<std::string>{"content-type", "host", "x-amz-date",
-                                      "x-amz-security-token"}));
+  EXPECT_EQ(info->signed_headers, (std::vector<std::string>{"content-type", "host", "x-amz-date",
+                                                            "x-amz-security-token"}));
   EXPECT_EQ(info->session_token, std::string(f.raw.at("token").as_string()));
   EXPECT_EQ(info->payload_mode, PayloadMode::kSigned);
   EXPECT_EQ(info->payload_hash, crypto::sha256Hex(f.req.body));
@@ -161,15 +160,18 @@ TEST(SigV4Fixtures, WrongSecretQueryServiceAnswersWithCanonicalHints) {
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. Consult the service "
             "documentation for details.\n\nThe Canonical String for this request should have "
-            "been\n'" + s.canonical_request + "'\n\nThe String-to-Sign should have been\n'" +
+            "been\n'" +
+                s.canonical_request + "'\n\nThe String-to-Sign should have been\n'" +
                 s.string_to_sign + "'\n");
   EXPECT_EQ(s.canonical_request,
             "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\n"
             "host:sts.amazonaws.com\nx-amz-date:20261128T160000Z\n\n"
-            "content-type;host;x-amz-date\n" + crypto::sha256Hex(f.req.body));
-  EXPECT_EQ(s.string_to_sign, "AWS4-HMAC-SHA256\n20261128T160000Z\n"
-                              "20261128/us-east-1/sts/aws4_request\n" +
-                                  crypto::sha256Hex(s.canonical_request));
+            "content-type;host;x-amz-date\n" +
+                crypto::sha256Hex(f.req.body));
+  EXPECT_EQ(s.string_to_sign,
+            "AWS4-HMAC-SHA256\n20261128T160000Z\n"
+            "20261128/us-east-1/sts/aws4_request\n" +
+                crypto::sha256Hex(s.canonical_request));
 }
 
 TEST(SigV4Fixtures, WrongSecretJsonServiceIsInvalidSignatureException) {
@@ -193,8 +195,10 @@ TEST(SigV4Fixtures, WrongSecretS3CarriesStringToSignExtras) {
   std::map<std::string, std::string> extra(r.error().extra.begin(), r.error().extra.end());
   EXPECT_EQ(extra["AWSAccessKeyId"], fixtures().access_key);
   // S3 path is not normalized: "//./" survives; unicode and '+' '!' encoded once.
-  EXPECT_EQ(extra["CanonicalRequest"].rfind("PUT\n/bucket/dir//./k%C3%A9y%20%2B%21.txt\n\ncontent", 0),
-            0u) << extra["CanonicalRequest"];
+  EXPECT_EQ(
+      extra["CanonicalRequest"].rfind("PUT\n/bucket/dir//./k%C3%A9y%20%2B%21.txt\n\ncontent", 0),
+      0u)
+      << extra["CanonicalRequest"];
   EXPECT_EQ(extra["StringToSign"].substr(0, 34), "AWS4-HMAC-SHA256\n20261128T160000Z\n");
   EXPECT_EQ(extra["StringToSignBytes"].substr(0, 11), "41 57 53 34");
   EXPECT_EQ(extra["SignatureProvided"].size(), 64u);
@@ -264,8 +268,8 @@ TEST(SigV4Fixtures, ClockSkewQueryService) {
             "Signature expired: 20261128T160000Z is now earlier than 20261128T160100Z "
             "(20261128T161600Z - 15 min.)");
   // Exactly 15 minutes is still accepted.
-  EXPECT_TRUE(verify(f.req, ErrorStyle::kQuery, fixtures().secret,
-                     f.signed_at + seconds(15 * 60)).ok());
+  EXPECT_TRUE(
+      verify(f.req, ErrorStyle::kQuery, fixtures().secret, f.signed_at + seconds(15 * 60)).ok());
 }
 
 TEST(SigV4Fixtures, ClockSkewFutureJsonService) {
@@ -307,7 +311,8 @@ TEST(SigV4Fixtures, S3PresignedExpiry) {
 
 TEST(SigV4Fixtures, NonS3PresignedExpiry) {
   const auto& f = fixture("sts_presigned");
-  EXPECT_TRUE(verify(f.req, ErrorStyle::kQuery, fixtures().secret, f.signed_at + seconds(899)).ok());
+  EXPECT_TRUE(
+      verify(f.req, ErrorStyle::kQuery, fixtures().secret, f.signed_at + seconds(899)).ok());
   auto r = verify(f.req, ErrorStyle::kQuery, fixtures().secret, f.signed_at + seconds(901));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "SignatureDoesNotMatch");
@@ -517,13 +522,17 @@ TEST(SigV4Parse, MissingEqualSign) {
   // without '='.
   EXPECT_EQ(r.error().message,
             "'/20261128/us-east-1/sts/aws4_request' not a valid key=value pair (missing "
-            "equal-sign) in Authorization header: '" + auth + "'.");
-  auth = "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/sts/aws4_request, oops, "
-         "SignedHeaders=host;x-amz-date, Signature=abc";
+            "equal-sign) in Authorization header: '" +
+                auth + "'.");
+  auth =
+      "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/sts/aws4_request, oops, "
+      "SignedHeaders=host;x-amz-date, Signature=abc";
   r = parseSignature(requestWithAuth(auth), ErrorStyle::kQuery);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "'oops' not a valid key=value pair (missing equal-sign) in "
-                               "Authorization header: '" + auth + "'.");
+  EXPECT_EQ(r.error().message,
+            "'oops' not a valid key=value pair (missing equal-sign) in "
+            "Authorization header: '" +
+                auth + "'.");
 }
 
 TEST(SigV4Parse, CredentialShape) {
@@ -571,8 +580,9 @@ TEST(SigV4Parse, BadAmzDate) {
   req.headers.emplace_back("x-amz-date", "2026-11-28T16:00:00Z");
   auto r = parseSignature(req, ErrorStyle::kQuery);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "Date must be in ISO-8601 'basic format'. Got "
-                               "'2026-11-28T16:00:00Z'. See http://en.wikipedia.org/wiki/ISO_8601");
+  EXPECT_EQ(r.error().message,
+            "Date must be in ISO-8601 'basic format'. Got "
+            "'2026-11-28T16:00:00Z'. See http://en.wikipedia.org/wiki/ISO_8601");
   // Out-of-range years are refused rather than overflowing time arithmetic.
   req.headers.back().second = "99991128T160000Z";
   EXPECT_FALSE(parseSignature(req, ErrorStyle::kQuery).ok());
@@ -649,8 +659,8 @@ TEST(SigV4Parse, S3RequiresContentSha256) {
 
 TEST(SigV4Keys, DerivationMatchesAwsDocumentationExample) {
   // AWS General Reference, "Examples of how to derive a signing key for Signature Version 4".
-  std::string key = deriveSigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215",
-                                     "us-east-1", "iam");
+  std::string key =
+      deriveSigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam");
   EXPECT_EQ(hexEncode(key), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
 
@@ -670,8 +680,8 @@ TEST(SigV4Keys, CacheServesSameKeyAndTracksSecret) {
 TEST(SigV4Keys, CacheIsBounded) {
   SigningKeyCache cache;
   for (size_t i = 0; i < SigningKeyCache::kMaxEntries + 50; ++i)
-    (void)cache.get("AKID" + std::to_string(i), "s", i < 100 ? "20261127" : "20261128",
-                    "us-east-1", "sts");
+    (void)cache.get("AKID" + std::to_string(i), "s", i < 100 ? "20261127" : "20261128", "us-east-1",
+                    "sts");
   EXPECT_LE(cache.size(), SigningKeyCache::kMaxEntries);
   EXPECT_GT(cache.size(), 0u);
 }
