@@ -194,9 +194,10 @@ TEST(RestXmlProtocolParse, PutObjectBlobPayload) {
   HttpRequest req = botocoreRequest("s3", "PutObject", params);
   if (const auto* enc = req.header("content-encoding"); enc && *enc == "aws-chunked")
     req.body = dechunk(req.body);
-  OperationMatch match = matchOf("PutObject");
-  match.uri_labels = {{"Bucket", "b"}, {"Key", "dir/file.bin"}};
-  auto doc = detail::parseRestXmlInput(s3(), match, req);
+  auto match = matchOperation(s3(), req);
+  ASSERT_TRUE(match.ok()) << match.error().message;
+  EXPECT_EQ(match->op->name, "PutObject");
+  auto doc = detail::parseRestXmlInput(s3(), *match, req);
   ASSERT_TRUE(doc.ok()) << doc.error().code << ": " << doc.error().message;
   expectSubset(toDocument(params), *doc, req.body);
 }
