@@ -885,11 +885,13 @@ Result<void> verifySignature(const HttpRequest& req, const SignatureInfo& info,
              {"ServerTime", formatIso8601(now_s)}});
       if (-age > kMaxSkewSeconds) return s3Error("AccessDenied", "Request is not valid yet", 403);
     } else {
-      if (age > info.expires_seconds)
+      // AWS: outside S3, X-Amz-Expires cannot extend a presigned request beyond the 15-minute
+      // window (STS GetCallerIdentity URLs, as EKS tokens use them, live at most 15 minutes).
+      const int64_t window = std::min<int64_t>(info.expires_seconds, kMaxSkewSeconds);
+      if (age > window)
         return mismatch(style, "Signature expired: " + sent_date + " is now earlier than " +
-                                   amzDate(now_s - seconds(info.expires_seconds)) + " (" +
-                                   amzDate(now_s) + " - " + skewWindowText(info.expires_seconds) +
-                                   ")");
+                                   amzDate(now_s - seconds(window)) + " (" + amzDate(now_s) +
+                                   " - " + skewWindowText(window) + ")");
       if (-age > kMaxSkewSeconds)
         return mismatch(style, "Signature not yet current: " + sent_date + " is still later than " +
                                    amzDate(now_s + seconds(kMaxSkewSeconds)) + " (" +

@@ -176,9 +176,11 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
       ctx.principal.session_token = sig->session_token;
       ctx.account_id = cred->principal.account_id;
       if (!sig->region.empty()) ctx.region = sig->region;
-      bool s3 = proto == Protocol::kRestXml;
+      auth::ErrorStyle style = proto == Protocol::kRestXml ? auth::ErrorStyle::kS3
+                               : jsonFamily(proto)        ? auth::ErrorStyle::kJson
+                                                          : auth::ErrorStyle::kQuery;
       auto verified = auth::verifySignature(req, *sig, cred->secret_access_key, ctx.time,
-                                            key_cache_, s3);
+                                            key_cache_, style);
       if (!verified.ok()) {
         if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
         return fail(adaptAuthError(verified.error(), proto), true);
