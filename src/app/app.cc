@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <csignal>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -277,7 +278,9 @@ int serve(int argc, char** argv) {
     }
     return false;
   }});
-  http::Server server(opts, [&](HttpRequest& req, HttpResponse& resp) { pipeline.handle(req, resp); });
+  auto server_owner = std::make_unique<http::Server>(
+      opts, [&](HttpRequest& req, HttpResponse& resp) { pipeline.handle(req, resp); });
+  http::Server& server = *server_owner;
   server_ptr = &server;
 
   // Retention purge, hourly.
@@ -317,6 +320,11 @@ int serve(int argc, char** argv) {
   }
   purge_cv.notify_all();
   purger.join();
+  server_ptr = nullptr;
+  server_owner.reset();
+  // The drain is under way: a repeated SIGTERM/SIGINT must not cut the final audit flush.
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   rt->events->flush();
   log::info("stopped");
   return 0;

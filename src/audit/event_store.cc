@@ -389,7 +389,16 @@ int64_t EventStore::purgeOlderThan(SysTime cutoff) {
   auto tx = db_.begin(true);
   tx->exec("DELETE FROM audit_event_resource_types WHERE event_time < ?", {t});
   tx->exec("DELETE FROM audit_event_resource_names WHERE event_time < ?", {t});
-  tx->exec("DELETE FROM audit_events WHERE event_time < ?", {t});
+  // Events are appended in (nearly) time order, so the old ones are a prefix of seq: find
+  // the first event inside the retention window by walking the rowid, and delete below it.
+  auto first_kept = tx->query(
+      "SELECT seq FROM audit_events WHERE event_time >= ? ORDER BY seq LIMIT 1", {t});
+  if (first_kept.empty()) {
+    tx->exec("DELETE FROM audit_events WHERE event_time < ?", {t});
+  } else {
+    tx->exec("DELETE FROM audit_events WHERE seq < ? AND event_time < ?",
+             {first_kept[0].integer(0), t});
+  }
   const int64_t n = tx->changes();
   tx->commit();
   return n;

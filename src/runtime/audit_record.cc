@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/ids.h"
+#include "core/json_writer.h"
 #include "protocol/protocol.h"
 
 namespace citadel::runtime {
@@ -49,64 +50,81 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
     default: ev.username = p.user_name;
   }
 
-  json::object& r = ev.record;
-  r["eventVersion"] = "1.11";
-  json::object uid;
-  uid["type"] = principalTypeName(p.type);
-  if (!p.principal_id.empty()) uid["principalId"] = p.principal_id;
-  if (!p.arn.empty()) uid["arn"] = p.arn;
-  if (!p.account_id.empty()) uid["accountId"] = p.account_id;
-  if (!p.access_key_id.empty()) uid["accessKeyId"] = p.access_key_id;
-  if (p.type == Principal::Type::kIamUser) uid["userName"] = p.user_name;
-  if (!p.session_token.empty() || p.mfa_authenticated) {
-    json::object sc;
-    json::object attrs;
-    attrs["creationDate"] = formatIso8601(p.mfa_time);
-    attrs["mfaAuthenticated"] = p.mfa_authenticated ? "true" : "false";
-    sc["attributes"] = std::move(attrs);
-    uid["sessionContext"] = std::move(sc);
-  }
-  if (!p.invoked_by.empty()) uid["invokedBy"] = p.invoked_by;
-  r["userIdentity"] = std::move(uid);
-  r["eventTime"] = formatIso8601(ctx.time);
-  r["eventSource"] = ctx.event_source;
-  r["eventName"] = ctx.operation;
-  r["awsRegion"] = ctx.region;
-  r["sourceIPAddress"] = p.invoked_by.empty() ? ctx.source_ip : p.invoked_by;
-  r["userAgent"] = ctx.user_agent;
-  if (error) {
-    r["errorCode"] = error->code;
-    r["errorMessage"] = error->message;
-  }
-  r["requestParameters"] = op ? viewOrNull(op->input, input) : json::value(nullptr);
-  r["responseElements"] =
-      (op && !error && !ctx.read_only && !ctx.omit_response_elements) ? viewOrNull(op->output, output)
-                                                                      : json::value(nullptr);
-  r["requestID"] = ctx.request_id;
-  r["eventID"] = ev.event_id;
-  r["readOnly"] = ctx.read_only;
-  if (!ev.resources.empty()) {
-    json::array res;
-    for (const auto& x : ev.resources) {
-      json::object o;
-      o["accountId"] = ctx.account_id;
-      o["type"] = x.type;
-      o["ARN"] = x.name;
-      res.push_back(std::move(o));
+  // The record is written as text in AWS's member order: no DOM on the hot path.
+  std::string& out = ev.record_json;
+  out.reserve(1024);
+  JsonObjectWriter r(out);
+  r.string("eventVersion", "1.11");
+  {
+    JsonObjectWriter uid(r.key("userIdentity"));
+    uid.string("type", principalTypeName(p.type));
+    if (!p.principal_id.empty()) uid.string("principalId", p.principal_id);
+    if (!p.arn.empty()) uid.string("arn", p.arn);
+    if (!p.account_id.empty()) uid.string("accountId", p.account_id);
+    if (!p.access_key_id.empty()) uid.string("accessKeyId", p.access_key_id);
+    if (p.type == Principal::Type::kIamUser) uid.string("userName", p.user_name);
+    if (!p.session_token.empty() || p.mfa_authenticated) {
+      JsonObjectWriter sc(uid.key("sessionContext"));
+      JsonObjectWriter attrs(sc.key("attributes"));
+      attrs.string("creationDate", formatIso8601(p.mfa_time));
+      attrs.string("mfaAuthenticated", p.mfa_authenticated ? "true" : "false");
+      attrs.close();
+      sc.close();
     }
-    r["resources"] = std::move(res);
+    if (!p.invoked_by.empty()) uid.string("invokedBy", p.invoked_by);
+    uid.close();
   }
-  r["eventType"] = "AwsApiCall";
-  r["managementEvent"] = true;
-  r["recipientAccountId"] = ctx.account_id;
-  r["eventCategory"] = "Management";
+  r.string("eventTime", formatIso8601(ev.event_time));
+  r.string("eventSource", ctx.event_source);
+  r.string("eventName", ctx.operation);
+  r.string("awsRegion", ctx.region);
+  r.string("sourceIPAddress", p.invoked_by.empty() ? ctx.source_ip : p.invoked_by);
+  r.string("userAgent", ctx.user_agent);
+  if (error) {
+    r.string("errorCode", error->code);
+    r.string("errorMessage", error->message);
+  }
+  auto view = [](std::string& to, const json::value& v) {
+    if (v.is_null()) to += "null";
+    else to += json::serialize(v);
+  };
+  view(r.key("requestParameters"),
+       op ? viewOrNull(op->input, input) : json::value(nullptr));
+  view(r.key("responseElements"),
+       (op && !error && !ctx.read_only && !ctx.omit_response_elements)
+           ? viewOrNull(op->output, output)
+           : json::value(nullptr));
+  r.string("requestID", ctx.request_id);
+  r.string("eventID", ev.event_id);
+  r.boolean("readOnly", ctx.read_only);
+  if (!ev.resources.empty()) {
+    std::string& res = r.key("resources");
+    res += '[';
+    bool first = true;
+    for (const auto& x : ev.resources) {
+      if (!first) res += ',';
+      first = false;
+      JsonObjectWriter o(res);
+      o.string("accountId", ctx.account_id);
+      o.string("type", x.type);
+      o.string("ARN", x.name);
+      o.close();
+    }
+    res += ']';
+  }
+  r.string("eventType", "AwsApiCall");
+  r.boolean("managementEvent", true);
+  r.string("recipientAccountId", ctx.account_id);
+  r.string("eventCategory", "Management");
   if (ctx.http && ctx.http->tls) {
-    json::object tls;
-    tls["tlsVersion"] = ctx.http->tls_version;
-    tls["cipherSuite"] = ctx.http->tls_cipher;
-    if (const std::string* host = ctx.http->header("host")) tls["clientProvidedHostHeader"] = *host;
-    r["tlsDetails"] = std::move(tls);
+    JsonObjectWriter tls(r.key("tlsDetails"));
+    tls.string("tlsVersion", ctx.http->tls_version);
+    tls.string("cipherSuite", ctx.http->tls_cipher);
+    if (const std::string* host = ctx.http->header("host"))
+      tls.string("clientProvidedHostHeader", *host);
+    tls.close();
   }
+  r.close();
   return ev;
 }
 

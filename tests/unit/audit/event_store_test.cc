@@ -370,7 +370,7 @@ TEST(EventStoreIndexes, EveryAttributeQueryUsesAnIndex) {
       {"event_source", "audit_events_by_source"},
       {"username", "audit_events_by_user"},
       {"access_key_id", "audit_events_by_key"},
-      {"read_only", "audit_events_by_read_only"},
+      {"read_only", "audit_events_by_time"},
       {"resource_type", "PRIMARY KEY (scope=? AND resource_type=?"},
       {"resource_name", "PRIMARY KEY (scope=? AND resource_name=?"},
   };
