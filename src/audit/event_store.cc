@@ -210,6 +210,11 @@ void EventStore::flush() {
   drained_.wait(lk, [&] { return committed_ >= target; });
 }
 
+namespace {
+constexpr size_t kLingerBatch = 256;
+constexpr auto kLinger = std::chrono::milliseconds(2);
+}  // namespace
+
 void EventStore::writerLoop() {
   std::deque<AuditEvent> batch;
   for (;;) {
@@ -217,6 +222,10 @@ void EventStore::writerLoop() {
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [this] { return !queue_.empty() || stop_; });
       if (queue_.empty()) return;  // stop_ and drained
+      // Linger briefly so a busy second commits hundreds of events at once: each commit
+      // rewrites the index pages it touches, so larger batches cost less per event.
+      if (!stop_ && queue_.size() < kLingerBatch)
+        cv_.wait_for(lk, kLinger, [this] { return stop_; });
       batch.swap(queue_);
     }
     // Producers blocked on a full queue may proceed while this batch commits.

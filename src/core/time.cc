@@ -10,10 +10,34 @@ namespace citadel {
 namespace {
 std::atomic<int64_t> g_offset_ms{0};
 
+// UTC broken-down time by arithmetic: glibc's gmtime_r takes the process-wide timezone lock,
+// which every request would contend for (Date header, audit record times).
 std::tm toTm(SysTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
   std::tm tm{};
-  gmtime_r(&tt, &tm);
+  tm.tm_hour = static_cast<int>(rem / 3600);
+  tm.tm_min = static_cast<int>(rem % 3600 / 60);
+  tm.tm_sec = static_cast<int>(rem % 60);
+  tm.tm_wday = static_cast<int>((days % 7 + 11) % 7);  // 1970-01-01 was a Thursday
+  // civil_from_days (H. Hinnant's algorithm)
+  int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+  tm.tm_year = static_cast<int>(y - 1900);
+  tm.tm_mon = static_cast<int>(m - 1);
+  tm.tm_mday = static_cast<int>(d);
   return tm;
 }
 
@@ -86,9 +110,14 @@ std::string formatAmzDate(SysTime t) {
 }
 
 std::string formatRfc1123(SysTime t) {
+  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm = toTm(t);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
   return buf;
 }
 
