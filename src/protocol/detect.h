@@ -9,9 +9,7 @@ namespace citadel::protocol {
 
 /// The protocol of `req` among those `model` speaks: smithy-protocol header → cbor,
 /// X-Amz-Target → json, form body or Action= query → query/ec2, else the model's preferred.
+/// (Implemented in protocol.cc beside matchOperation, which makes the same choice.)
 Protocol detectProtocol(const ServiceModel& model, const HttpRequest& req);
-
-/// Parses a botocore protocol name ("rest-json"); kJson when unknown.
-Protocol protocolFromName(std::string_view name);
 
 }  // namespace citadel::protocol

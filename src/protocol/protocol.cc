@@ -3,6 +3,8 @@
 
 #include "protocol/protocol.h"
 
+#include "protocol/detect.h"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
@@ -486,6 +488,11 @@ void serializeBareError(Protocol style, const AwsError& error, const std::string
       detail::serializeQueryError(nullptr, style, error, request_id, resp);
       return;
   }
+}
+
+Protocol detectProtocol(const ServiceModel& model, const HttpRequest& req) {
+  auto p = requestProtocol(model, req);
+  return p ? *p : model.protocol;
 }
 
 }  // namespace citadel::protocol

@@ -9,18 +9,6 @@
 namespace citadel::runtime {
 namespace json = boost::json;
 
-const char* principalTypeName(Principal::Type t) {
-  switch (t) {
-    case Principal::Type::kRoot: return "Root";
-    case Principal::Type::kIamUser: return "IAMUser";
-    case Principal::Type::kAssumedRole: return "AssumedRole";
-    case Principal::Type::kFederatedUser: return "FederatedUser";
-    case Principal::Type::kAwsService: return "AWSService";
-    case Principal::Type::kAnonymous: return "AWSAccount";
-  }
-  return "Unknown";
-}
-
 namespace {
 json::value viewOrNull(const protocol::Shape* shape, const json::value* doc) {
   if (!shape || !doc || doc->is_null()) return nullptr;

@@ -15,7 +15,4 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
                                   const boost::json::value* input,
                                   const boost::json::value* output, const AwsError* error);
 
-/// CloudTrail's userIdentity.type for a principal.
-const char* principalTypeName(Principal::Type t);
-
 }  // namespace citadel::runtime

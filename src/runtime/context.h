@@ -4,6 +4,7 @@
 
 #include <boost/json/fwd.hpp>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Principal {
   SysTime mfa_time{};
   std::string invoked_by;     ///< "kms.amazonaws.com" when one service calls another
 };
+
+/// CloudTrail's userIdentity.type for a principal type ("Root", "IAMUser" ...).
+const char* principalTypeName(Principal::Type t);
+/// The inverse of principalTypeName (kAnonymous for an unknown name).
+Principal::Type principalTypeFromName(std::string_view name);
 
 /// Everything about one request; owned by the pipeline for the request's lifetime.
 struct RequestContext {

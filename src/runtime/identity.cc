@@ -7,25 +7,6 @@ namespace citadel::runtime {
 namespace {
 std::string sealAad(const std::string& akid) { return "citadel:access-key:" + akid; }
 
-const char* typeName(Principal::Type t) {
-  switch (t) {
-    case Principal::Type::kRoot: return "Root";
-    case Principal::Type::kIamUser: return "IAMUser";
-    case Principal::Type::kAssumedRole: return "AssumedRole";
-    case Principal::Type::kFederatedUser: return "FederatedUser";
-    case Principal::Type::kAwsService: return "AWSService";
-    case Principal::Type::kAnonymous: return "Anonymous";
-  }
-  return "Anonymous";
-}
-Principal::Type typeFromName(const std::string& s) {
-  if (s == "Root") return Principal::Type::kRoot;
-  if (s == "IAMUser") return Principal::Type::kIamUser;
-  if (s == "AssumedRole") return Principal::Type::kAssumedRole;
-  if (s == "FederatedUser") return Principal::Type::kFederatedUser;
-  if (s == "AWSService") return Principal::Type::kAwsService;
-  return Principal::Type::kAnonymous;
-}
 }  // namespace
 
 Identity::Identity(store::Store& db, const crypto::Barrier& barrier) : db_(db), barrier_(barrier) {}
@@ -91,7 +72,7 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   Credential c;
   c.access_key_id = akid;
   c.secret_access_key = std::move(*secret);
-  c.principal.type = typeFromName(r.text(1));
+  c.principal.type = principalTypeFromName(r.text(1));
   c.principal.account_id = r.text(0);
   c.principal.arn = r.text(2);
   c.principal.principal_id = r.text(3);
@@ -160,7 +141,7 @@ Result<void> Identity::putRootKey(store::Tx& tx, const std::string& account_id,
       "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
       "principal_id, user_name, secret_sealed, status, created_ms) VALUES (?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(access_key_id) DO UPDATE SET secret_sealed = excluded.secret_sealed",
-      {pair.access_key_id, account_id, std::string(typeName(p.type)), p.arn, p.principal_id,
+      {pair.access_key_id, account_id, std::string(principalTypeName(p.type)), p.arn, p.principal_id,
        p.user_name, store::Blob{sealed}, std::string("Active"), toEpochMillis(Clock::now())});
   std::lock_guard lock(mu_);
   cache_.erase(pair.access_key_id);
