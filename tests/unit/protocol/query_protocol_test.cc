@@ -14,10 +14,12 @@
 #include "protocol/internal.h"
 #include "protocol/model.h"
 #include "protocol/protocol.h"
+#include "botocore_fixture.h"
 
 namespace citadel::protocol {
 namespace {
 namespace json = boost::json;
+using namespace fixture;  // NOLINT: test helpers
 
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
@@ -28,87 +30,6 @@ std::string shellQuote(const std::string& s) {
       out += c;
   }
   return out + "'";
-}
-
-/// Runs the botocore fixture script with `args`, feeding `input` on stdin; returns its JSON.
-json::value botocore(const std::string& args, const std::string& input = "") {
-  std::string cmd = std::string(PYTHON3) +
-                    " " CITADEL_SOURCE_DIR "/tests/unit/protocol/botocore_fixtures.py " + args;
-  std::string in_path;
-  if (!input.empty()) {
-    char tmpl[] = "/tmp/citadel_query_test_XXXXXX";
-    int fd = mkstemp(tmpl);
-    EXPECT_GE(fd, 0);
-    in_path = tmpl;
-    ::close(fd);
-    std::ofstream(in_path, std::ios::binary) << input;
-    cmd += " < " + in_path;
-  }
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  if (!in_path.empty()) std::remove(in_path.c_str());
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-  return json::parse(out);
-}
-
-/// Converts fixture-tagged values ({"$b64"}, {"$ts"}) to the document conventions.
-json::value toDocument(const json::value& v) {
-  if (v.is_object()) {
-    const auto& o = v.get_object();
-    if (o.size() == 1 && o.contains("$b64"))
-      return json::string(*base64Decode(std::string(o.at("$b64").get_string())));
-    if (o.size() == 1 && o.contains("$ts")) return json::value(o.at("$ts").to_number<double>());
-    json::object r;
-    for (const auto& kv : o) r[kv.key()] = toDocument(kv.value());
-    return r;
-  }
-  if (v.is_array()) {
-    json::array a;
-    for (const auto& x : v.get_array()) a.push_back(toDocument(x));
-    return a;
-  }
-  return v;
-}
-
-/// The HTTP request botocore would send for `op` with `params`.
-HttpRequest botocoreRequest(const std::string& svc, const std::string& op,
-                            const json::value& params, const std::string& protocol = "") {
-  std::string args = "request " + svc + " " + op + " " + shellQuote(json::serialize(params));
-  if (!protocol.empty()) args += " --protocol " + protocol;
-  json::value f = botocore(args);
-  HttpRequest req;
-  req.method = std::string(f.at("method").get_string());
-  req.target = std::string(f.at("target").get_string());
-  splitTarget(req);
-  for (const auto& kv : f.at("headers").get_object())
-    req.headers.emplace_back(std::string(kv.key()), std::string(kv.value().get_string()));
-  req.body = *base64Decode(std::string(f.at("body_b64").get_string()));
-  return req;
-}
-
-/// What botocore's parser extracts from `resp` for `op`.
-json::value botocoreParse(const std::string& svc, const std::string& op, const HttpResponse& resp,
-                          const std::string& protocol = "") {
-  json::object r;
-  r["status"] = resp.status;
-  json::object h;
-  for (const auto& [k, v] : resp.headers) h[k] = v;
-  r["headers"] = std::move(h);
-  r["body_b64"] = base64Encode(resp.body);
-  std::string args = "parse " + svc + " " + op;
-  if (!protocol.empty()) args += " --protocol " + protocol;
-  return botocore(args, json::serialize(r));
-}
-
-const ServiceModel& model(const char* name) {
-  const ServiceModel* m = Models::get(name);
-  EXPECT_NE(m, nullptr) << name;
-  return *m;
 }
 
 OperationMatch matchOf(const ServiceModel& m, const char* op, Protocol p = Protocol::kQuery) {

@@ -14,10 +14,12 @@
 #include "protocol/internal.h"
 #include "protocol/model.h"
 #include "protocol/protocol.h"
+#include "botocore_fixture.h"
 
 namespace citadel::protocol {
 namespace {
 namespace json = boost::json;
+using namespace fixture;  // NOLINT: test helpers
 
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
@@ -28,51 +30,6 @@ std::string shellQuote(const std::string& s) {
       out += c;
   }
   return out + "'";
-}
-
-/// Runs the botocore fixture script with `args`, feeding `input` on stdin; returns its JSON.
-json::value botocore(const std::string& args, const std::string& input = "") {
-  std::string cmd = std::string(PYTHON3) +
-                    " " CITADEL_SOURCE_DIR "/tests/unit/protocol/botocore_fixtures.py " + args;
-  std::string in_path;
-  if (!input.empty()) {
-    char tmpl[] = "/tmp/citadel_restxml_test_XXXXXX";
-    int fd = mkstemp(tmpl);
-    EXPECT_GE(fd, 0);
-    in_path = tmpl;
-    ::close(fd);
-    std::ofstream(in_path, std::ios::binary) << input;
-    cmd += " < " + in_path;
-  }
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  if (!in_path.empty()) std::remove(in_path.c_str());
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-  return json::parse(out);
-}
-
-/// Converts fixture-tagged values ({"$b64"}, {"$ts"}) to the document conventions.
-json::value toDocument(const json::value& v) {
-  if (v.is_object()) {
-    const auto& o = v.get_object();
-    if (o.size() == 1 && o.contains("$b64"))
-      return json::string(*base64Decode(std::string(o.at("$b64").get_string())));
-    if (o.size() == 1 && o.contains("$ts")) return json::value(o.at("$ts").to_number<double>());
-    json::object r;
-    for (const auto& kv : o) r[kv.key()] = toDocument(kv.value());
-    return r;
-  }
-  if (v.is_array()) {
-    json::array a;
-    for (const auto& x : v.get_array()) a.push_back(toDocument(x));
-    return a;
-  }
-  return v;
 }
 
 HttpRequest botocoreRequest(const std::string& svc, const std::string& op,
