@@ -195,8 +195,11 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
         req.body = std::move(decoded).value();
       }
     }
-    applyVirtualHost(*route, req);
-    if (!match.ok() && !route->virtual_host_bucket.empty()) match = protocol::matchOperation(*model, req);
+    if (!route->virtual_host_bucket.empty()) {
+      // The signature covered the path as sent; the operation is found on the path-style form.
+      applyVirtualHost(*route, req);
+      match = protocol::matchOperation(*model, req);
+    }
     if (!match.ok()) {
       if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
       return fail(match.error(), sig->present);
