@@ -21,17 +21,6 @@ namespace {
 namespace json = boost::json;
 using namespace fixture;  // NOLINT: test helpers
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 OperationMatch matchOf(const ServiceModel& m, const char* op, Protocol p = Protocol::kQuery) {
   OperationMatch match;
   match.op = m.findOperation(op);

@@ -21,17 +21,6 @@ namespace {
 namespace json = boost::json;
 using namespace fixture;  // NOLINT: test helpers
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 HttpRequest botocoreRequest(const std::string& svc, const std::string& op,
                             const json::value& params) {
   json::value f = botocore("request " + svc + " " + op + " " + shellQuote(json::serialize(params)));
