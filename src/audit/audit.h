@@ -98,6 +98,7 @@ class EventStore {
   uint64_t enqueued_ = 0;
   uint64_t committed_ = 0;
   bool stop_ = false;
+  bool urgent_ = false;               // a flush() waits: commit without lingering
   std::thread writer_;
 };
 

@@ -207,6 +207,11 @@ void EventStore::enqueue(AuditEvent event) {
 void EventStore::flush() {
   std::unique_lock<std::mutex> lk(mu_);
   const uint64_t target = enqueued_;
+  if (committed_ < target) {
+    // Someone waits for these events: the writer stops lingering.
+    urgent_ = true;
+    cv_.notify_one();
+  }
   drained_.wait(lk, [&] { return committed_ >= target; });
 }
 
@@ -224,8 +229,9 @@ void EventStore::writerLoop() {
       if (queue_.empty()) return;  // stop_ and drained
       // Linger briefly so a busy second commits hundreds of events at once: each commit
       // rewrites the index pages it touches, so larger batches cost less per event.
-      if (!stop_ && queue_.size() < kLingerBatch)
-        cv_.wait_for(lk, kLinger, [this] { return stop_; });
+      if (!stop_ && !urgent_ && queue_.size() < kLingerBatch)
+        cv_.wait_for(lk, kLinger, [this] { return stop_ || urgent_; });
+      urgent_ = false;
       batch.swap(queue_);
     }
     // Producers blocked on a full queue may proceed while this batch commits.
