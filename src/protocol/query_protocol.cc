@@ -452,11 +452,9 @@ void serializeQueryError(const ServiceModel* model, Protocol protocol, const Aws
   out.reserve(256 + error.message.size());
   out += kXmlDecl;
   if (protocol == Protocol::kEc2) {
-    out += "<Response><Errors><Error><Code>";
-    appendXmlEscaped(out, error.code);
-    out += "</Code><Message>";
-    appendXmlEscaped(out, error.message);
-    out += "</Message></Error></Errors><RequestID>";
+    out += "<Response><Errors><Error>";
+    appendErrorFields(out, error);
+    out += "</Error></Errors><RequestID>";
     appendXmlEscaped(out, request_id);
     out += "</RequestID></Response>";
   } else {
@@ -468,20 +466,8 @@ void serializeQueryError(const ServiceModel* model, Protocol protocol, const Aws
     }
     out += "><Error><Type>";
     out += error.sender_fault ? "Sender" : "Receiver";
-    out += "</Type><Code>";
-    appendXmlEscaped(out, error.code);
-    out += "</Code><Message>";
-    appendXmlEscaped(out, error.message);
-    out += "</Message>";
-    for (const auto& [k, v] : error.extra) {
-      out += '<';
-      out += k;
-      out += '>';
-      appendXmlEscaped(out, v);
-      out += "</";
-      out += k;
-      out += '>';
-    }
+    out += "</Type>";
+    appendErrorFields(out, error);
     out += "</Error><RequestId>";
     appendXmlEscaped(out, request_id);
     out += "</RequestId></ErrorResponse>";

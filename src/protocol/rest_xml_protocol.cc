@@ -349,20 +349,8 @@ void serializeRestXmlError(const ServiceModel* model, const AwsError& error,
   out.clear();
   out.reserve(256 + error.message.size());
   out += kXmlDecl;
-  out += "<Error><Code>";
-  appendXmlEscaped(out, error.code);
-  out += "</Code><Message>";
-  appendXmlEscaped(out, error.message);
-  out += "</Message>";
-  for (const auto& [k, v] : error.extra) {
-    out += '<';
-    out += k;
-    out += '>';
-    appendXmlEscaped(out, v);
-    out += "</";
-    out += k;
-    out += '>';
-  }
+  out += "<Error>";
+  appendErrorFields(out, error);
   out += "<RequestId>";
   appendXmlEscaped(out, request_id);
   out += "</RequestId><HostId>";

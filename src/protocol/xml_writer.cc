@@ -416,4 +416,21 @@ void writeXmlStructureMembers(std::string& out, const Shape& s, const json::valu
   writeStructureBody(out, s, v.get_object(), true);
 }
 
+void appendErrorFields(std::string& out, const AwsError& error) {
+  out += "<Code>";
+  appendXmlEscaped(out, error.code);
+  out += "</Code><Message>";
+  appendXmlEscaped(out, error.message);
+  out += "</Message>";
+  for (const auto& [k, v] : error.extra) {
+    out += '<';
+    out += k;
+    out += '>';
+    appendXmlEscaped(out, v);
+    out += "</";
+    out += k;
+    out += '>';
+  }
+}
+
 }  // namespace citadel::protocol::detail

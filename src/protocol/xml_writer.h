@@ -7,6 +7,8 @@
 #include <boost/json/fwd.hpp>
 #include <cstdint>
 #include <string>
+
+#include "core/result.h"
 #include <string_view>
 
 #include "protocol/model.h"
@@ -22,6 +24,10 @@ void appendXmlEscaped(std::string& out, std::string_view s);
 
 /// Appends a signed integer in decimal.
 void appendInt(std::string& out, int64_t v);
+
+/// Writes `<Code>..</Code><Message>..</Message>` and then each AwsError::extra field as an
+/// element: the part every XML error body (query, ec2, S3) shares.
+void appendErrorFields(std::string& out, const AwsError& error);
 
 /// Appends a double in the shortest form that reads back the same ("NaN", "Infinity" and
 /// "-Infinity" for the non-finite values, as botocore writes and reads them).

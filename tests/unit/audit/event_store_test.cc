@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "audit/audit.h"
 #include "core/encoding.h"
 
@@ -21,22 +22,7 @@ constexpr const char* kAccount = "111122223333";
 constexpr const char* kRegion = "us-east-1";
 constexpr int64_t kBase = 1'800'000'000'000;  // ms since epoch
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "citadel-audit-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using citadel::testing::TempDir;
 
 AuditEvent makeEvent(const std::string& id, int64_t ms,
                      const std::string& name = "GetCallerIdentity", bool read_only = true) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "../temp_dir.h"
 #include "core/encoding.h"
 
 namespace citadel::crypto {
@@ -20,22 +21,7 @@ namespace fs = std::filesystem;
 
 std::string key32(char fill) { return std::string(32, fill); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "citadel-barrier-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using citadel::testing::TempDir;
 
 /// Unsets CITADEL_ROOT_KEY for the test and restores it after.
 class EnvGuard {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "store/store.h"
 
 namespace citadel::store {
@@ -16,22 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "citadel-store-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using citadel::testing::TempDir;
 
 std::vector<Migration> kvMigrations() {
   return {
