@@ -13,7 +13,13 @@ void appendJsonString(std::string& out, std::string_view s) {
   for (unsigned char c : s) high |= c >= 0x80;
   const bool escape_high = high && !isValidUtf8(s);
   out += '"';
-  for (unsigned char c : s) {
+  size_t run = 0;  // start of the current run of bytes copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const bool plain = c >= 0x20 && c != '"' && c != '\\' && !(c >= 0x80 && escape_high);
+    if (plain) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -22,16 +28,14 @@ void appendJsonString(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20 || (c >= 0x80 && escape_high)) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <memory>
 #include <stdexcept>
 
 #include "core/encoding.h"
@@ -36,10 +37,14 @@ EVP_MAC* hmacAlgorithm() {
 }  // namespace
 
 std::string sha256(std::string_view data) {
+  // One digest context per thread, reused: no allocation or provider lookup per call.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           EVP_MD_CTX_free);
   std::string out(32, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 sha256Md(), nullptr) != 1 ||
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
       len != 32)
     throw std::runtime_error("OpenSSL: SHA256 failed");
   return out;
@@ -48,22 +53,30 @@ std::string sha256(std::string_view data) {
 std::string sha256Hex(std::string_view data) { return hexEncode(sha256(data)); }
 
 std::string hmacSha256(std::string_view key, std::string_view data) {
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmacAlgorithm());
-  if (!ctx) throw std::runtime_error("OpenSSL: EVP_MAC_CTX_new failed");
-  char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                         OSSL_PARAM_construct_end()};
+  // One MAC context per thread with its digest set once; each call only re-keys it.
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx = [] {
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> c(EVP_MAC_CTX_new(hmacAlgorithm()),
+                                                                 EVP_MAC_CTX_free);
+    char digest_name[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end()};
+    if (!c || EVP_MAC_CTX_set_params(c.get(), params) != 1)
+      throw std::runtime_error("OpenSSL: HMAC-SHA256 context failed");
+    return c;
+  }();
   std::string out(32, '\0');
   size_t len = 0;
   // An empty key is legal for HMAC; OpenSSL wants a non-null pointer.
   static const unsigned char kEmpty = 0;
   const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
   bool ok =
-      EVP_MAC_init(ctx, key_ptr, key.size(), params) == 1 &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
-      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) == 1 &&
+      EVP_MAC_init(ctx.get(), key_ptr, key.size(), nullptr) == 1 &&
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) ==
+          1 &&
+      EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) ==
+          1 &&
       len == 32;
-  EVP_MAC_CTX_free(ctx);
   if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   return out;
 }

@@ -1,10 +1,27 @@
 #include "runtime/metrics.h"
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <vector>
 
 namespace citadel::runtime {
+
+uint64_t Metrics::nextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
+Metrics::Shard& Metrics::shard() {
+  // Each thread finds its shard of this Metrics once (a process has one or two Metrics).
+  thread_local std::vector<std::pair<uint64_t, Shard*>> mine;
+  for (const auto& [id, sh] : mine)
+    if (id == id_) return *sh;
+  std::lock_guard lock(mu_);
+  shards_.push_back(std::make_unique<Shard>());
+  mine.emplace_back(id_, shards_.back().get());
+  return *shards_.back();
+}
 
 void Metrics::record(const std::string& service, const std::string& operation, int status,
                      double seconds) {
@@ -13,9 +30,10 @@ void Metrics::record(const std::string& service, const std::string& operation, i
   key.append(service).push_back('\0');
   key.append(operation).push_back('\0');
   key.append(std::to_string(status));
-  std::lock_guard lock(mu_);
-  ++counts_[key];
-  auto& h = latency_[service];
+  Shard& sh = shard();
+  std::lock_guard lock(sh.mu);
+  ++sh.counts[key];
+  auto& h = sh.latency[service];
   for (size_t i = 0; i < kBuckets.size(); ++i)
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   ++h.count;
@@ -27,8 +45,16 @@ std::string Metrics::render(const std::string& extra) const {
   std::map<std::string, Histogram> latency;
   {
     std::lock_guard lock(mu_);
-    counts.insert(counts_.begin(), counts_.end());
-    latency.insert(latency_.begin(), latency_.end());
+    for (const auto& sh : shards_) {
+      std::lock_guard shard_lock(sh->mu);
+      for (const auto& [k, v] : sh->counts) counts[k] += v;
+      for (const auto& [svc, h] : sh->latency) {
+        auto& into = latency[svc];
+        for (size_t i = 0; i < kBuckets.size(); ++i) into.buckets[i] += h.buckets[i];
+        into.count += h.count;
+        into.sum += h.sum;
+      }
+    }
   }
   std::string out;
   out += "# HELP citadel_requests_total Requests answered, by service, operation and status.\n";

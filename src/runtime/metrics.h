@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace citadel::runtime {
 
@@ -28,9 +30,19 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, uint64_t> counts_;  // "service\0operation\0status"
-  std::unordered_map<std::string, Histogram> latency_;
+  /// One per recording thread, so requests on different I/O threads never contend.
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, uint64_t> counts;  // "service\0operation\0status"
+    std::unordered_map<std::string, Histogram> latency;
+  };
+  Shard& shard();
+
+  // Unique per Metrics object (a thread's shard list is keyed by it, never by address).
+  const uint64_t id_ = nextId();
+  static uint64_t nextId();
+  mutable std::mutex mu_;  // guards shards_
+  std::vector<std::unique_ptr<Shard>> shards_;
 };
 
 }  // namespace citadel::runtime

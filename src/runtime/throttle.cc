@@ -7,6 +7,7 @@ namespace citadel::runtime {
 void Throttle::enable(const std::string& service) {
   std::lock_guard lock(mu_);
   enabled_.insert(service);
+  any_enabled_.store(true);
 }
 
 void Throttle::setRate(const std::string& service, const std::string& quota, double per_second) {
@@ -22,8 +23,9 @@ bool Throttle::enabled(const std::string& service) const {
 bool Throttle::allow(const ServiceSpec& spec, const std::string& operation,
                      const std::string& account, const std::string& region,
                      std::chrono::steady_clock::time_point now) {
+  if (!any_enabled_.load(std::memory_order_relaxed)) return true;
   std::lock_guard lock(mu_);
-  if (enabled_.empty() || !enabled_.count(spec.model)) return true;
+  if (!enabled_.count(spec.model)) return true;
   for (const auto& q : spec.quotas) {
     if (std::find(q.operations.begin(), q.operations.end(), operation) == q.operations.end())
       continue;

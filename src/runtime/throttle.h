@@ -2,6 +2,7 @@
 /// Throttling like AWS, when asked: one token bucket per (service quota, account, region),
 /// off by default, switched on per service by configuration.
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -30,6 +31,7 @@ class Throttle {
     bool primed = false;
   };
   mutable std::mutex mu_;
+  std::atomic<bool> any_enabled_{false};  // fast path: no lock while throttling is off
   std::set<std::string> enabled_;
   std::unordered_map<std::string, double> overrides_;  // "service/quota"
   std::unordered_map<std::string, Bucket> buckets_;

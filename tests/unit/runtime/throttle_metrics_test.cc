@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "runtime/metrics.h"
 #include "runtime/throttle.h"
 
@@ -59,6 +61,24 @@ TEST(Metrics, CountsAndHistogram) {
   EXPECT_NE(text.find("citadel_request_duration_seconds_bucket{service=\"sts\",le=\"0.0005\"} 2"), std::string::npos);
   EXPECT_NE(text.find("citadel_request_duration_seconds_bucket{service=\"sts\",le=\"0.005\"} 3"), std::string::npos);
   EXPECT_NE(text.find("citadel_request_duration_seconds_count{service=\"sts\"} 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace citadel::runtime
+
+namespace citadel::runtime {
+namespace {
+
+TEST(Metrics, ThreadsAndSuccessiveObjectsKeepTheirOwnCounts) {
+  for (int round = 0; round < 3; ++round) {
+    Metrics m;  // often at the same address as the previous round's
+    std::thread a([&] { for (int i = 0; i < 1000; ++i) m.record("kms", "Encrypt", 200, 0.001); });
+    std::thread b([&] { for (int i = 0; i < 500; ++i) m.record("kms", "Encrypt", 200, 0.001); });
+    a.join();
+    b.join();
+    m.record("kms", "Encrypt", 200, 0.001);
+    EXPECT_NE(m.render("").find("status=\"200\"} 1501"), std::string::npos) << round;
+  }
 }
 
 }  // namespace
