@@ -172,6 +172,13 @@ EvalResult evaluate(const EvalRequest& r) {
     return out;
   };
 
+  // Service principals and anonymous callers have no identity policies: only a
+  // resource-based policy can grant them access.
+  if (who.type == PrincipalType::kService || who.type == PrincipalType::kAnonymous) {
+    if (res.allowed) return allow(PolicyType::kResource);
+    return implicitDeny(PolicyType::kResource, r.action);
+  }
+
   const bool same_account = r.resource_account.empty() || r.resource_account == who.account;
   bool identity_needed = true;
   if (same_account) {
