@@ -161,4 +161,73 @@ std::vector<KeyPair> Identity::rootKeys(store::Tx& tx, const std::string& accoun
   return out;
 }
 
+namespace {
+Identity::KeyInfo keyInfoFromRow(const store::Row& r) {
+  Identity::KeyInfo k;
+  k.access_key_id = r.text(0);
+  k.principal_arn = r.text(1);
+  k.user_name = r.text(2);
+  k.status = r.text(3);
+  k.created_ms = r.integer(4);
+  k.last_used_ms = r.isNull(5) ? 0 : r.integer(5);
+  return k;
+}
+constexpr const char* kKeyInfoColumns =
+    "SELECT access_key_id, principal_arn, user_name, status, created_ms, last_used_ms "
+    "FROM access_keys ";
+}  // namespace
+
+Result<KeyPair> Identity::createUserKey(store::Tx& tx, const Principal& user) {
+  KeyPair kp;
+  kp.access_key_id = "AKIA" + randomUpperAlnum(16);
+  kp.secret_access_key =
+      randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
+  auto sealed = barrier_.seal(kp.secret_access_key, sealAad(kp.access_key_id));
+  auto st = tx.exec(
+      "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
+      "principal_id, user_name, secret_sealed, status, created_ms) VALUES (?,?,?,?,?,?,?,?,?)",
+      {kp.access_key_id, user.account_id, std::string(principalTypeName(user.type)), user.arn,
+       user.principal_id, user.user_name, store::Blob{sealed}, std::string("Active"),
+       toEpochMillis(Clock::now())});
+  if (st == store::ExecStatus::kConstraint)
+    return AwsError{"ServiceFailure", "Access key id collision; retry.", 500, false, {}};
+  return kp;
+}
+
+Result<void> Identity::setKeyStatus(store::Tx& tx, const std::string& akid,
+                                    const std::string& status) {
+  tx.exec("UPDATE access_keys SET status = ? WHERE access_key_id = ?", {status, akid});
+  if (tx.changes() == 0)
+    return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
+                    true, {}};
+  std::lock_guard lock(mu_);
+  cache_.erase(akid);
+  return okResult();
+}
+
+Result<void> Identity::deleteKey(store::Tx& tx, const std::string& akid) {
+  tx.exec("DELETE FROM access_keys WHERE access_key_id = ?", {akid});
+  if (tx.changes() == 0)
+    return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
+                    true, {}};
+  std::lock_guard lock(mu_);
+  cache_.erase(akid);
+  return okResult();
+}
+
+std::vector<Identity::KeyInfo> Identity::keysOf(store::Tx& tx, const std::string& principal_arn) {
+  std::vector<KeyInfo> out;
+  for (const auto& r : tx.query(std::string(kKeyInfoColumns) +
+                                    "WHERE principal_arn = ? ORDER BY created_ms, access_key_id",
+                                {principal_arn}))
+    out.push_back(keyInfoFromRow(r));
+  return out;
+}
+
+std::optional<Identity::KeyInfo> Identity::keyInfo(store::Tx& tx, const std::string& akid) {
+  auto rows = tx.query(std::string(kKeyInfoColumns) + "WHERE access_key_id = ?", {akid});
+  if (rows.empty()) return std::nullopt;
+  return keyInfoFromRow(rows[0]);
+}
+
 }  // namespace citadel::runtime

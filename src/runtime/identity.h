@@ -56,6 +56,27 @@ class Identity {
   /// Root keys of an account (secrets included: only for bootstrap printing).
   std::vector<KeyPair> rootKeys(store::Tx& tx, const std::string& account_id);
 
+  /// Metadata of an access key (never its secret).
+  struct KeyInfo {
+    std::string access_key_id;
+    std::string principal_arn;
+    std::string user_name;
+    std::string status;  ///< "Active" / "Inactive"
+    int64_t created_ms = 0;
+    int64_t last_used_ms = 0;  ///< 0 = never
+  };
+  /// Creates an access key for an IAM user (AKIA... id, 40-character secret, Active).
+  Result<KeyPair> createUserKey(store::Tx& tx, const Principal& user);
+  /// Sets "Active" or "Inactive". NoSuchEntity when the key does not exist.
+  Result<void> setKeyStatus(store::Tx& tx, const std::string& access_key_id,
+                            const std::string& status);
+  /// Deletes a key. NoSuchEntity when it does not exist.
+  Result<void> deleteKey(store::Tx& tx, const std::string& access_key_id);
+  /// Keys of a principal (by ARN), oldest first.
+  std::vector<KeyInfo> keysOf(store::Tx& tx, const std::string& principal_arn);
+  /// One key's metadata, or nullopt.
+  std::optional<KeyInfo> keyInfo(store::Tx& tx, const std::string& access_key_id);
+
   /// Checks a 12-digit account id.
   static bool validAccountId(const std::string& id);
   /// Principal of an account's root user.

@@ -11,6 +11,7 @@
 #include "runtime/authorizer.h"
 #include "runtime/identity.h"
 #include "runtime/metrics.h"
+#include "runtime/policy_provider.h"
 #include "runtime/registry.h"
 #include "runtime/throttle.h"
 #include "store/store.h"
@@ -36,6 +37,8 @@ class Services {
   Throttle throttle;
   Metrics metrics;
   std::unique_ptr<Authorizer> authorizer;
+  /// Installed by the IAM service's init; null until then (only root users can act).
+  std::unique_ptr<PolicyProvider> policies;
 
   /// The declared service for a botocore model name, or nullptr.
   const ServiceSpec* service(std::string_view model) const;
