@@ -1,0 +1,87 @@
+#include "runtime/iam_authorizer.h"
+
+#include "core/time.h"
+#include "iam/evaluator.h"
+#include "runtime/services.h"
+
+namespace citadel::runtime {
+namespace {
+
+iam::PrincipalType engineType(Principal::Type t) {
+  switch (t) {
+    case Principal::Type::kRoot: return iam::PrincipalType::kRoot;
+    case Principal::Type::kIamUser: return iam::PrincipalType::kUser;
+    case Principal::Type::kAssumedRole: return iam::PrincipalType::kAssumedRole;
+    case Principal::Type::kFederatedUser: return iam::PrincipalType::kFederatedUser;
+    case Principal::Type::kAwsService: return iam::PrincipalType::kService;
+    case Principal::Type::kAnonymous: return iam::PrincipalType::kAnonymous;
+  }
+  return iam::PrincipalType::kAnonymous;
+}
+
+}  // namespace
+
+void IamAuthorizer::fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& keys) {
+  const Principal& p = ctx.principal;
+  keys.set("aws:SourceIp", ctx.source_ip);
+  keys.set("aws:CurrentTime", formatIso8601(ctx.time));
+  keys.set("aws:EpochTime", std::to_string(toEpochMillis(ctx.time) / 1000));
+  keys.set("aws:RequestedRegion", ctx.region);
+  keys.set("aws:SecureTransport", ctx.http && ctx.http->tls ? "true" : "false");
+  keys.set("aws:ViaAWSService", p.invoked_by.empty() ? "false" : "true");
+  if (!p.principal_id.empty()) keys.set("aws:userid", p.principal_id);
+  if (!ctx.user_agent.empty()) keys.set("aws:UserAgent", ctx.user_agent);
+  // AWS: aws:MultiFactorAuthPresent is absent for long-term keys, present for sessions.
+  if (!p.session_token.empty()) {
+    keys.set("aws:MultiFactorAuthPresent", p.mfa_authenticated ? "true" : "false");
+    if (p.mfa_authenticated)
+      keys.set("aws:MultiFactorAuthAge",
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ctx.time -
+                                                                               p.mfa_time)
+                                  .count()));
+  }
+  if (!p.invoked_by.empty()) keys.setMulti("aws:CalledVia", {p.invoked_by});
+}
+
+Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::string& action,
+                                      const std::vector<std::string>& resources) {
+  const Principal& p = ctx.principal;
+  iam::EvalRequest req;
+  req.principal.type = engineType(p.type);
+  req.principal.arn = p.arn;
+  req.principal.account = p.account_id;
+  req.action = action;
+  req.resource_account = ctx.account_id == p.account_id ? std::string() : ctx.account_id;
+
+  PrincipalPolicies policies;
+  if (p.type != Principal::Type::kRoot && p.type != Principal::Type::kAnonymous &&
+      services_.policies) {
+    policies = services_.policies->policiesFor(p);
+  }
+  if (!policies.exists) {
+    return AwsError{"AccessDenied",
+                    "User: " + p.arn + " is not authorized to perform: " + action +
+                        " because the principal no longer exists",
+                    403, true, {}};
+  }
+  req.principal.tags = policies.tags;
+  for (const auto& pol : policies.identity) req.identity_policies.push_back(pol.get());
+  req.permissions_boundary = policies.boundary.get();
+
+  iam::ContextKeys keys;
+  fillGlobalKeys(ctx, keys);
+  iam::addPrincipalKeys(req.principal, keys);
+  req.context = &keys;
+
+  static const std::vector<std::string> kAnyResource{"*"};
+  const auto& targets = resources.empty() ? kAnyResource : resources;
+  for (const auto& resource : targets) {
+    req.resource = resource;
+    iam::EvalResult result = iam::evaluate(req);
+    if (result.decision != iam::Decision::kAllow)
+      return AwsError{"AccessDenied", iam::accessDeniedMessage(req, result), 403, true, {}};
+  }
+  return okResult();
+}
+
+}  // namespace citadel::runtime
