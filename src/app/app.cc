@@ -63,7 +63,8 @@ struct Runtime {
   std::unique_ptr<runtime::Services> services;
 };
 
-std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& region) {
+std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& region,
+                                     const Config* cfg = nullptr) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create data dir " + dir + ": " + ec.message());
@@ -76,6 +77,10 @@ std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& 
   runtime::RuntimeConfig rc;
   rc.default_region = region;
   rc.version = kVersion;
+  if (cfg) {
+    rc.source_vpc_header = cfg->source_vpc_header;
+    rc.source_vpce_header = cfg->source_vpce_header;
+  }
   rt->services = std::make_unique<runtime::Services>(*rt->db, *rt->barrier, *rt->events,
                                                      *rt->identity, rc);
   rt->db->migrate(rt->services->migrations());
@@ -227,7 +232,7 @@ int serve(int argc, char** argv) {
 
   auto start = std::chrono::steady_clock::now();
   raiseFileLimit();
-  auto rt = openDataDir(cfg.data_dir, cfg.region);
+  auto rt = openDataDir(cfg.data_dir, cfg.region, &cfg);
   rt->services->initServices();
   for (const auto& [svc, rates] : cfg.throttling) {
     if (!rt->services->service(svc)) throw std::runtime_error("config: throttling for unknown service " + svc);

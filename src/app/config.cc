@@ -1,6 +1,8 @@
 #include "app/config.h"
 
 #include <boost/json.hpp>
+
+#include "core/encoding.h"
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -40,6 +42,14 @@ void loadConfigFile(const std::string& path, Config& cfg) {
     else if (key == "root_secret_access_key") cfg.root_secret_access_key = str(v, key);
     else if (key == "threads") cfg.threads = static_cast<unsigned>(num(v, key));
     else if (key == "log_level") cfg.log_level = str(v, key);
+    else if (key == "trusted_headers") {
+      if (!v.is_object()) throw std::runtime_error("config: \"trusted_headers\" must be an object");
+      for (const auto& [hk, hv] : v.as_object()) {
+        if (hk == "source_vpc") cfg.source_vpc_header = toLower(str(hv, "trusted_headers.source_vpc"));
+        else if (hk == "source_vpce") cfg.source_vpce_header = toLower(str(hv, "trusted_headers.source_vpce"));
+        else throw std::runtime_error("config: unknown entry trusted_headers." + std::string(hk));
+      }
+    }
     else if (key == "tls") {
       if (!v.is_object()) throw std::runtime_error("config: \"tls\" must be an object");
       for (const auto& [tk, tv] : v.as_object()) {

@@ -25,6 +25,9 @@ struct Config {
   /// Throttling switched on per service; optional per-quota rate overrides.
   std::map<std::string, std::map<std::string, double>> throttling;
   std::string log_level = "info";
+  /// Headers a trusted VPC-endpoint front sets (lower-cased), for aws:SourceVpc/SourceVpce.
+  std::string source_vpc_header;
+  std::string source_vpce_header;
 };
 
 /// Reads a JSON config file into `cfg`. Throws std::runtime_error naming the bad entry.

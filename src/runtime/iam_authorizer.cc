@@ -43,6 +43,15 @@ void IamAuthorizer::fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& 
   if (!p.invoked_by.empty()) keys.setMulti("aws:CalledVia", {p.invoked_by});
 }
 
+void IamAuthorizer::fillVpcKeys(const RequestContext& ctx, const std::string& vpc_header,
+                                const std::string& vpce_header, iam::ContextKeys& keys) {
+  if (!ctx.http) return;
+  if (!vpc_header.empty())
+    if (const std::string* v = ctx.http->header(vpc_header)) keys.set("aws:SourceVpc", *v);
+  if (!vpce_header.empty())
+    if (const std::string* v = ctx.http->header(vpce_header)) keys.set("aws:SourceVpce", *v);
+}
+
 Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::string& action,
                                       const std::vector<std::string>& resources) {
   const Principal& p = ctx.principal;
@@ -70,6 +79,7 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
 
   iam::ContextKeys keys;
   fillGlobalKeys(ctx, keys);
+  fillVpcKeys(ctx, services_.config.source_vpc_header, services_.config.source_vpce_header, keys);
   iam::addPrincipalKeys(req.principal, keys);
   req.context = &keys;
 

@@ -21,6 +21,9 @@ class IamAuthorizer : public Authorizer {
   /// The global condition keys of a request (aws:SourceIp, aws:CurrentTime, ...), filled from
   /// its context. Exposed for the policy simulator and tests.
   static void fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& keys);
+  /// aws:SourceVpc / aws:SourceVpce from the configured trusted headers, when present.
+  static void fillVpcKeys(const RequestContext& ctx, const std::string& vpc_header,
+                          const std::string& vpce_header, iam::ContextKeys& keys);
 
  private:
   Services& services_;

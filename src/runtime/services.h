@@ -22,6 +22,10 @@ namespace citadel::runtime {
 struct RuntimeConfig {
   std::string default_region = "us-east-1";
   std::string version = "0.1.0";
+  /// Lower-case names of headers set by a trusted VPC-endpoint front carrying the VPC and
+  /// VPC endpoint ids (aws:SourceVpc / aws:SourceVpce). Empty = not trusted, keys absent.
+  std::string source_vpc_header;
+  std::string source_vpce_header;
 };
 
 class Services {

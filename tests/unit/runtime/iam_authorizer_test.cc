@@ -46,5 +46,18 @@ TEST(IamAuthorizerKeys, LongTermKeysHaveNoMfaKey) {
   EXPECT_EQ(keys.find("aws:SecureTransport")->at(0), "false");
 }
 
+TEST(IamAuthorizerKeys, VpcKeysOnlyFromTrustedHeaders) {
+  HttpRequest http;
+  http.headers = {{"x-vpc", "vpc-111"}, {"x-vpce", "vpce-222"}};
+  RequestContext ctx;
+  ctx.http = &http;
+  iam::ContextKeys keys;
+  IamAuthorizer::fillVpcKeys(ctx, "", "", keys);
+  EXPECT_EQ(keys.find("aws:SourceVpc"), nullptr);  // not configured: a client cannot claim it
+  IamAuthorizer::fillVpcKeys(ctx, "x-vpc", "x-vpce", keys);
+  EXPECT_EQ(keys.find("aws:SourceVpc")->at(0), "vpc-111");
+  EXPECT_EQ(keys.find("aws:SourceVpce")->at(0), "vpce-222");
+}
+
 }  // namespace
 }  // namespace citadel::runtime
