@@ -36,6 +36,11 @@ std::string str(const json::value& in, const char* member) {
   return std::string(v->as_string());
 }
 
+std::string pathOr(const json::value& in, const char* member) {
+  std::string p = str(in, member);
+  return p.empty() ? std::string("/") : p;
+}
+
 double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 std::string kindTitle(const std::string& kind) {
@@ -80,6 +85,23 @@ Result<Entity> requireEntity(store::Tx& tx, const std::string& kind, const std::
   auto e = findEntity(tx, kind, account, name);
   if (!e) return noSuchEntity("The " + kind + " with name " + name + " cannot be found.");
   return *e;
+}
+
+std::optional<Entity> findEntityByArn(store::Tx& tx, const std::string& arn) {
+  auto rows = tx.query(std::string(kEntityColumns) + "WHERE arn = ?", {arn});
+  if (rows.empty()) return std::nullopt;
+  return entityFromRow(rows[0]);
+}
+
+Result<void> insertEntity(store::Tx& tx, const Entity& e) {
+  auto st = tx.exec(
+      "INSERT INTO iam_entities(kind, account_id, name_key, name, id, path, arn, created_ms, "
+      "boundary_arn, trust_policy, description, max_session) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+      {e.kind, e.account_id, toLower(e.name), e.name, e.id, e.path, e.arn, e.created_ms,
+       e.boundary_arn, e.trust_policy, e.description, e.max_session});
+  if (st == store::ExecStatus::kConstraint)
+    return entityAlreadyExists(kindTitle(e.kind) + " with name " + e.name + " already exists.");
+  return okResult();
 }
 
 std::optional<ManagedPolicy> findPolicy(store::Tx& tx, const std::string& account,

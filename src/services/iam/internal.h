@@ -62,6 +62,8 @@ std::string iamArn(const std::string& account, const std::string& type, const st
                    const std::string& name);
 /// The member as a string ("" when absent).
 std::string str(const json::value& in, const char* member);
+/// A path member, "/" when absent.
+std::string pathOr(const json::value& in, const char* member);
 /// Seconds since the epoch, as timestamps are in documents.
 double seconds(int64_t ms);
 
@@ -71,6 +73,10 @@ std::optional<Entity> findEntity(store::Tx& tx, const std::string& kind,
 /// An entity by name, or NoSuchEntity with AWS's message.
 Result<Entity> requireEntity(store::Tx& tx, const std::string& kind, const std::string& account,
                              const std::string& name);
+/// An entity by ARN, or nullopt.
+std::optional<Entity> findEntityByArn(store::Tx& tx, const std::string& arn);
+/// Inserts a new entity; EntityAlreadyExists ("User with name bob already exists.") when taken.
+Result<void> insertEntity(store::Tx& tx, const Entity& e);
 /// A managed policy by ARN visible to the account (its own or AWS managed), or nullopt.
 std::optional<ManagedPolicy> findPolicy(store::Tx& tx, const std::string& account,
                                         const std::string& arn);

@@ -1,0 +1,85 @@
+// The IAM service's PolicyProvider: one read transaction, compiled policies from the cache.
+#include "services/iam/provider.h"
+
+#include "core/encoding.h"
+#include "services/iam/internal.h"
+
+namespace citadel::iamsvc {
+
+namespace {
+
+/// The role a session ARN names (arn:aws:sts::<acct>:assumed-role/<name>/<session>).
+std::string roleNameOfSession(const std::string& arn) {
+  auto pos = arn.find(":assumed-role/");
+  if (pos == std::string::npos) return {};
+  std::string rest = arn.substr(pos + 14);
+  return rest.substr(0, rest.find('/'));
+}
+
+}  // namespace
+
+runtime::PrincipalPolicies IamPolicyProvider::policiesFor(const runtime::Principal& principal) {
+  runtime::PrincipalPolicies out;
+  using Type = runtime::Principal::Type;
+  if (principal.type != Type::kIamUser && principal.type != Type::kAssumedRole) return out;
+  auto tx = db_.begin(false);
+
+  std::vector<store::Row> rows;
+  if (principal.type == Type::kIamUser) {
+    rows = tx->query(
+        "SELECT id, boundary_arn FROM iam_entities WHERE arn = ? AND kind = 'user'",
+        {principal.arn});
+  } else {
+    rows = tx->query(
+        "SELECT id, boundary_arn FROM iam_entities WHERE kind = 'role' AND account_id = ? AND "
+        "name_key = ?",
+        {principal.account_id, toLower(roleNameOfSession(principal.arn))});
+  }
+  if (rows.empty()) {
+    out.exists = false;
+    return out;
+  }
+  std::string id = rows[0].text(0);
+  std::string boundary_arn = rows[0].text(1);
+
+  // The principal itself and (for users) its groups.
+  const char* kHolders =
+      "(SELECT ? UNION ALL SELECT group_id FROM iam_group_members WHERE user_id = ?)";
+  for (const auto& r : tx->query(
+           std::string("SELECT entity_id, name, document, rev FROM iam_inline_policies WHERE "
+                       "entity_id IN ") +
+               kHolders,
+           {id, id})) {
+    auto compiled = cache_.get("inline:" + r.text(0) + ":" + r.text(1), r.text(3), r.text(2),
+                               iam::PolicyKind::kIdentity);
+    if (compiled.ok()) out.identity.push_back(std::move(compiled).value());
+  }
+  for (const auto& r : tx->query(
+           std::string("SELECT DISTINCT p.id, p.default_version, v.document FROM iam_attachments "
+                       "a JOIN iam_policies p ON p.arn = a.policy_arn JOIN iam_policy_versions v "
+                       "ON v.policy_id = p.id AND v.version_id = p.default_version WHERE "
+                       "a.entity_id IN ") +
+               kHolders,
+           {id, id})) {
+    auto compiled = cache_.get(r.text(0), r.text(1), r.text(2), iam::PolicyKind::kIdentity);
+    if (compiled.ok()) out.identity.push_back(std::move(compiled).value());
+  }
+  if (!boundary_arn.empty()) {
+    auto b = tx->query(
+        "SELECT p.id, p.default_version, v.document FROM iam_policies p JOIN "
+        "iam_policy_versions v ON v.policy_id = p.id AND v.version_id = p.default_version "
+        "WHERE p.arn = ?",
+        {boundary_arn});
+    if (!b.empty()) {
+      auto compiled = cache_.get("boundary:" + b[0].text(0), b[0].text(1), b[0].text(2),
+                                 iam::PolicyKind::kBoundary);
+      if (compiled.ok()) out.boundary = std::move(compiled).value();
+    }
+  }
+  for (const auto& r :
+       tx->query("SELECT tag_key, tag_value FROM iam_tags WHERE entity_id = ?", {id}))
+    out.tags.emplace_back(r.text(0), r.text(1));
+  return out;
+}
+
+}  // namespace citadel::iamsvc

@@ -1,0 +1,174 @@
+// IAM: the one registration (operations, IAM actions, resource ARNs) and the schema.
+#include <boost/json.hpp>
+
+#include "runtime/registry.h"
+#include "runtime/services.h"
+#include "services/iam/internal.h"
+#include "services/iam/provider.h"
+
+namespace citadel::iamsvc {
+
+namespace {
+
+using runtime::OperationSpec;
+using runtime::ResourceFn;
+
+constexpr const char* kSchemaV1 =
+    "CREATE TABLE iam_entities (kind TEXT NOT NULL, account_id TEXT NOT NULL, "
+    "name_key TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, "
+    "arn TEXT NOT NULL, created_ms INTEGER NOT NULL, boundary_arn TEXT NOT NULL DEFAULT '', "
+    "trust_policy TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', "
+    "max_session INTEGER NOT NULL DEFAULT 3600, PRIMARY KEY (kind, account_id, name_key));"
+    "CREATE INDEX iam_entities_arn ON iam_entities(arn);"
+    "CREATE TABLE iam_tags (entity_id TEXT NOT NULL, tag_key TEXT NOT NULL, "
+    "tag_value TEXT NOT NULL, PRIMARY KEY (entity_id, tag_key));"
+    "CREATE TABLE iam_group_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+    "PRIMARY KEY (group_id, user_id));"
+    "CREATE INDEX iam_group_members_user ON iam_group_members(user_id);"
+    "CREATE TABLE iam_policies (arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
+    "name_key TEXT NOT NULL, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, path TEXT NOT NULL, "
+    "description TEXT NOT NULL DEFAULT '', default_version TEXT NOT NULL, "
+    "next_version INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, "
+    "UNIQUE (account_id, name_key));"
+    "CREATE TABLE iam_policy_versions (policy_id TEXT NOT NULL, version_id TEXT NOT NULL, "
+    "document TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (policy_id, version_id));"
+    "CREATE TABLE iam_attachments (entity_id TEXT NOT NULL, policy_arn TEXT NOT NULL, "
+    "PRIMARY KEY (entity_id, policy_arn));"
+    "CREATE INDEX iam_attachments_policy ON iam_attachments(policy_arn);"
+    "CREATE TABLE iam_inline_policies (entity_id TEXT NOT NULL, name TEXT NOT NULL, "
+    "document TEXT NOT NULL, rev TEXT NOT NULL, PRIMARY KEY (entity_id, name));"
+    // AWS managed policy AdministratorAccess (its published id, path and document).
+    "INSERT INTO iam_policies(arn, account_id, name_key, id, name, path, description, "
+    "default_version, next_version, created_ms, updated_ms) VALUES "
+    "('arn:aws:iam::aws:policy/AdministratorAccess', 'aws', 'administratoraccess', "
+    "'ANPAIWMBCKSKIEE64ZLYK', 'AdministratorAccess', '/', "
+    "'Provides full access to AWS services and resources.', 'v1', 2, 1423250000000, "
+    "1423250000000);"
+    "INSERT INTO iam_policy_versions(policy_id, version_id, document, created_ms) VALUES "
+    "('ANPAIWMBCKSKIEE64ZLYK', 'v1', '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+    "\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}', 1423250000000);";
+
+/// The ARN of a named entity (with its stored path when it exists, else path "/").
+ResourceFn entityArn(std::string kind, std::string member) {
+  return [kind, member](const RequestContext& ctx, const json::value& in) {
+    std::string name = str(in, member.c_str());
+    if (name.empty()) return std::vector<std::string>{ctx.principal.arn};
+    auto tx = ctx.services->store.begin(false);
+    if (auto e = findEntity(*tx, kind, ctx.account_id, name)) return std::vector<std::string>{e->arn};
+    return std::vector<std::string>{iamArn(ctx.account_id, kind, "/", name)};
+  };
+}
+
+/// The ARN a Create operation will give (Path + name in the input).
+ResourceFn newArn(std::string type, std::string member) {
+  return [type, member](const RequestContext& ctx, const json::value& in) {
+    std::string path = str(in, "Path");
+    return std::vector<std::string>{
+        iamArn(ctx.account_id, type, path.empty() ? "/" : path, str(in, member.c_str()))};
+  };
+}
+
+std::vector<std::string> policyArn(const RequestContext&, const json::value& in) {
+  return {str(in, "PolicyArn")};
+}
+
+OperationSpec op(runtime::Handler h, bool read_only, ResourceFn resources = {}) {
+  OperationSpec s;
+  s.handler = std::move(h);
+  s.read_only = read_only;
+  s.global = true;
+  s.resources = std::move(resources);
+  return s;
+}
+
+runtime::Handler byKind(
+    Result<json::value> (*fn)(const std::string&, RequestContext&, const json::value&),
+    std::string kind) {
+  return [fn, kind](RequestContext& ctx, const json::value& in) { return fn(kind, ctx, in); };
+}
+
+runtime::ServiceSpec makeIam() {
+  runtime::ServiceSpec s;
+  s.model = "iam";
+  s.event_source = "iam.amazonaws.com";
+  s.iam_prefix = "iam";
+  s.throttle_code = "Throttling";
+  s.migrations.push_back({"iam", 1, kSchemaV1});
+  auto& o = s.operations;
+  auto user = entityArn("user", "UserName");
+  auto group = entityArn("group", "GroupName");
+  auto role = entityArn("role", "RoleName");
+
+  o["CreateUser"] = op(createUser, false, newArn("user", "UserName"));
+  o["GetUser"] = op(getUser, true, user);
+  o["ListUsers"] = op(listUsers, true);
+  o["UpdateUser"] = op(updateUser, false, user);
+  o["DeleteUser"] = op(deleteUser, false, user);
+  o["TagUser"] = op(tagUser, false, user);
+  o["UntagUser"] = op(untagUser, false, user);
+  o["ListUserTags"] = op(listUserTags, true, user);
+
+  o["CreateGroup"] = op(createGroup, false, newArn("group", "GroupName"));
+  o["GetGroup"] = op(getGroup, true, group);
+  o["ListGroups"] = op(listGroups, true);
+  o["DeleteGroup"] = op(deleteGroup, false, group);
+  o["AddUserToGroup"] = op(addUserToGroup, false, group);
+  o["RemoveUserFromGroup"] = op(removeUserFromGroup, false, group);
+  o["ListGroupsForUser"] = op(listGroupsForUser, true, user);
+
+  o["CreateRole"] = op(createRole, false, newArn("role", "RoleName"));
+  o["GetRole"] = op(getRole, true, role);
+  o["ListRoles"] = op(listRoles, true);
+  o["UpdateRole"] = op(updateRole, false, role);
+  o["DeleteRole"] = op(deleteRole, false, role);
+  o["UpdateAssumeRolePolicy"] = op(updateAssumeRolePolicy, false, role);
+  o["TagRole"] = op(tagRole, false, role);
+  o["UntagRole"] = op(untagRole, false, role);
+  o["ListRoleTags"] = op(listRoleTags, true, role);
+
+  o["CreatePolicy"] = op(createPolicy, false, newArn("policy", "PolicyName"));
+  o["GetPolicy"] = op(getPolicy, true, policyArn);
+  o["ListPolicies"] = op(listPolicies, true);
+  o["DeletePolicy"] = op(deletePolicy, false, policyArn);
+  o["CreatePolicyVersion"] = op(createPolicyVersion, false, policyArn);
+  o["GetPolicyVersion"] = op(getPolicyVersion, true, policyArn);
+  o["ListPolicyVersions"] = op(listPolicyVersions, true, policyArn);
+  o["DeletePolicyVersion"] = op(deletePolicyVersion, false, policyArn);
+  o["SetDefaultPolicyVersion"] = op(setDefaultPolicyVersion, false, policyArn);
+  o["ListEntitiesForPolicy"] = op(listEntitiesForPolicy, true, policyArn);
+
+  const std::pair<std::string, ResourceFn> kinds[] = {{"user", user}, {"group", group},
+                                                      {"role", role}};
+  for (const auto& [kind, res] : kinds) {
+    std::string t = kindTitle(kind);
+    o["Attach" + t + "Policy"] = op(byKind(attachPolicy, kind), false, res);
+    o["Detach" + t + "Policy"] = op(byKind(detachPolicy, kind), false, res);
+    o["ListAttached" + t + "Policies"] = op(byKind(listAttached, kind), true, res);
+    o["Put" + t + "Policy"] = op(byKind(putInline, kind), false, res);
+    o["Get" + t + "Policy"] = op(byKind(getInline, kind), true, res);
+    o["Delete" + t + "Policy"] = op(byKind(deleteInline, kind), false, res);
+    o["List" + t + "Policies"] = op(byKind(listInline, kind), true, res);
+    if (kind != "group") {
+      o["Put" + t + "PermissionsBoundary"] = op(byKind(putBoundary, kind), false, res);
+      o["Delete" + t + "PermissionsBoundary"] = op(byKind(deleteBoundary, kind), false, res);
+    }
+  }
+
+  o["CreateAccessKey"] = op(createAccessKey, false, user);
+  o["ListAccessKeys"] = op(listAccessKeys, true, user);
+  o["UpdateAccessKey"] = op(updateAccessKey, false, user);
+  o["DeleteAccessKey"] = op(deleteAccessKey, false, user);
+  o["GetAccessKeyLastUsed"] = op(getAccessKeyLastUsed, true);
+  o["GetAccountAuthorizationDetails"] = op(getAccountAuthorizationDetails, true);
+
+  s.init = [](runtime::Services& services) {
+    services.policies = std::make_unique<IamPolicyProvider>(services.store);
+  };
+  return s;
+}
+
+}  // namespace
+
+CITADEL_REGISTER_SERVICE(makeIam);
+
+}  // namespace citadel::iamsvc
