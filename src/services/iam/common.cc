@@ -71,11 +71,11 @@ Entity entityFromRow(const store::Row& r) {
 }
 }  // namespace
 
-std::optional<Entity> findEntity(store::Tx& tx, const std::string& kind,
-                                 const std::string& account, const std::string& name) {
-  auto rows = tx.query(std::string(kEntityColumns) +
-                           "WHERE kind = ? AND account_id = ? AND name_key = ?",
-                       {kind, account, toLower(name)});
+std::optional<Entity> findEntity(store::Tx& tx, const std::string& kind, const std::string& account,
+                                 const std::string& name) {
+  auto rows =
+      tx.query(std::string(kEntityColumns) + "WHERE kind = ? AND account_id = ? AND name_key = ?",
+               {kind, account, toLower(name)});
   if (rows.empty()) return std::nullopt;
   return entityFromRow(rows[0]);
 }
@@ -134,9 +134,9 @@ Result<ManagedPolicy> requirePolicy(store::Tx& tx, const std::string& account,
 
 std::optional<std::string> policyDocument(store::Tx& tx, const std::string& policy_id,
                                           const std::string& version) {
-  auto rows = tx.query(
-      "SELECT document FROM iam_policy_versions WHERE policy_id = ? AND version_id = ?",
-      {policy_id, version});
+  auto rows =
+      tx.query("SELECT document FROM iam_policy_versions WHERE policy_id = ? AND version_id = ?",
+               {policy_id, version});
   if (rows.empty()) return std::nullopt;
   return rows[0].text(0);
 }
@@ -149,9 +149,9 @@ Result<void> checkBoundary(store::Tx& tx, const std::string& account, const std:
 
 json::array tagsOf(store::Tx& tx, const std::string& entity_id) {
   json::array out;
-  for (const auto& r : tx.query(
-           "SELECT tag_key, tag_value FROM iam_tags WHERE entity_id = ? ORDER BY tag_key",
-           {entity_id}))
+  for (const auto& r :
+       tx.query("SELECT tag_key, tag_value FROM iam_tags WHERE entity_id = ? ORDER BY tag_key",
+                {entity_id}))
     out.push_back(json::object{{"Key", r.text(0)}, {"Value", r.text(1)}});
   return out;
 }

@@ -68,8 +68,8 @@ std::string pathOr(const json::value& in, const char* member);
 double seconds(int64_t ms);
 
 /// An entity by name in the account, or nullopt.
-std::optional<Entity> findEntity(store::Tx& tx, const std::string& kind,
-                                 const std::string& account, const std::string& name);
+std::optional<Entity> findEntity(store::Tx& tx, const std::string& kind, const std::string& account,
+                                 const std::string& name);
 /// An entity by name, or NoSuchEntity with AWS's message.
 Result<Entity> requireEntity(store::Tx& tx, const std::string& kind, const std::string& account,
                              const std::string& name);

@@ -51,8 +51,7 @@ json::object policyDoc(store::Tx& tx, const std::string& account, const ManagedP
 }
 
 /// A policy the account owns (AWS managed policies cannot be changed).
-Result<ManagedPolicy> ownPolicy(store::Tx& tx, const std::string& account,
-                                const std::string& arn) {
+Result<ManagedPolicy> ownPolicy(store::Tx& tx, const std::string& account, const std::string& arn) {
   auto p = findPolicy(tx, account, arn);
   if (!p || p->account_id != account)
     return noSuchEntity("Policy " + arn + " does not exist or is not attachable.");
@@ -91,9 +90,9 @@ iam::PolicySizeLimit inlineLimit(const std::string& kind) {
 json::array attachedOf(store::Tx& tx, const std::string& account, const std::string& entity_id,
                        const std::string& prefix = "/") {
   json::array out;
-  for (const auto& r : tx.query(
-           "SELECT policy_arn FROM iam_attachments WHERE entity_id = ? ORDER BY policy_arn",
-           {entity_id})) {
+  for (const auto& r :
+       tx.query("SELECT policy_arn FROM iam_attachments WHERE entity_id = ? ORDER BY policy_arn",
+                {entity_id})) {
     auto p = findPolicy(tx, account, r.text(0));
     if (!p || p->path.compare(0, prefix.size(), prefix) != 0) continue;
     out.push_back(json::object{{"PolicyName", p->name}, {"PolicyArn", p->arn}});
@@ -103,11 +102,11 @@ json::array attachedOf(store::Tx& tx, const std::string& account, const std::str
 
 json::array inlineOf(store::Tx& tx, const std::string& entity_id) {
   json::array out;
-  for (const auto& r : tx.query(
-           "SELECT name, document FROM iam_inline_policies WHERE entity_id = ? ORDER BY name",
-           {entity_id}))
-    out.push_back(json::object{{"PolicyName", r.text(0)},
-                               {"PolicyDocument", encodeDocument(r.text(1))}});
+  for (const auto& r :
+       tx.query("SELECT name, document FROM iam_inline_policies WHERE entity_id = ? ORDER BY name",
+                {entity_id}))
+    out.push_back(
+        json::object{{"PolicyName", r.text(0)}, {"PolicyDocument", encodeDocument(r.text(1))}});
   return out;
 }
 
@@ -132,8 +131,8 @@ Result<json::value> createPolicy(RequestContext& ctx, const json::value& in) {
   auto st = tx.exec(
       "INSERT INTO iam_policies(arn, account_id, name_key, id, name, path, description, "
       "default_version, next_version, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-      {p.arn, p.account_id, toLower(p.name), p.id, p.name, p.path, p.description,
-       p.default_version, int64_t(2), p.created_ms, p.updated_ms});
+      {p.arn, p.account_id, toLower(p.name), p.id, p.name, p.path, p.description, p.default_version,
+       int64_t(2), p.created_ms, p.updated_ms});
   if (st == store::ExecStatus::kConstraint)
     return entityAlreadyExists("A policy called " + p.name +
                                " already exists. Duplicate names are not allowed.");
@@ -161,10 +160,10 @@ Result<json::value> listPolicies(RequestContext& ctx, const json::value& in) {
   if (const json::value* v = in.as_object().if_contains("OnlyAttached"); v && v->is_bool())
     only_attached = v->as_bool();
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT arn, account_id, name_key FROM iam_policies WHERE account_id = ? OR "
-           "account_id = ? ORDER BY name_key, arn",
-           {ctx.account_id, std::string(kAwsAccount)})) {
+  for (const auto& r :
+       tx.query("SELECT arn, account_id, name_key FROM iam_policies WHERE account_id = ? OR "
+                "account_id = ? ORDER BY name_key, arn",
+                {ctx.account_id, std::string(kAwsAccount)})) {
     bool aws = r.text(1) == kAwsAccount;
     if ((scope == "Local" && aws) || (scope == "AWS" && !aws)) continue;
     auto p = findPolicy(tx, ctx.account_id, r.text(0));
@@ -357,8 +356,7 @@ Result<json::value> listAttached(const std::string& kind, RequestContext& ctx,
 
 // ---- inline policies ----------------------------------------------------------------------
 
-Result<json::value> putInline(const std::string& kind, RequestContext& ctx,
-                              const json::value& in) {
+Result<json::value> putInline(const std::string& kind, RequestContext& ctx, const json::value& in) {
   auto& tx = ctx.tx();
   TRY_ASSIGN(Entity e,
              requireEntity(tx, kind, ctx.account_id, str(in, (kindTitle(kind) + "Name").c_str())));
@@ -372,14 +370,13 @@ Result<json::value> putInline(const std::string& kind, RequestContext& ctx,
   return json::value(json::object{});
 }
 
-Result<json::value> getInline(const std::string& kind, RequestContext& ctx,
-                              const json::value& in) {
+Result<json::value> getInline(const std::string& kind, RequestContext& ctx, const json::value& in) {
   auto& tx = ctx.tx();
   TRY_ASSIGN(Entity e,
              requireEntity(tx, kind, ctx.account_id, str(in, (kindTitle(kind) + "Name").c_str())));
   std::string name = str(in, "PolicyName");
-  auto rows = tx.query(
-      "SELECT document FROM iam_inline_policies WHERE entity_id = ? AND name = ?", {e.id, name});
+  auto rows = tx.query("SELECT document FROM iam_inline_policies WHERE entity_id = ? AND name = ?",
+                       {e.id, name});
   if (rows.empty())
     return noSuchEntity("The " + kind + " policy with name " + name + " cannot be found.");
   json::object out;
@@ -407,8 +404,8 @@ Result<json::value> listInline(const std::string& kind, RequestContext& ctx,
   TRY_ASSIGN(Entity e,
              requireEntity(tx, kind, ctx.account_id, str(in, (kindTitle(kind) + "Name").c_str())));
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT name FROM iam_inline_policies WHERE entity_id = ? ORDER BY name", {e.id}))
+  for (const auto& r :
+       tx.query("SELECT name FROM iam_inline_policies WHERE entity_id = ? ORDER BY name", {e.id}))
     items.emplace_back(r.text(0), json::value(r.text(0)));
   json::object out;
   page(out, "PolicyNames", std::move(items), in);
@@ -503,10 +500,10 @@ Result<json::value> getAccountAuthorizationDetails(RequestContext& ctx, const js
   bool local = wanted("LocalManagedPolicy");
   bool aws = wanted("AWSManagedPolicy");
   if (local || aws) {
-    for (const auto& r : tx.query(
-             "SELECT arn, account_id FROM iam_policies WHERE account_id = ? OR account_id = ? "
-             "ORDER BY name_key, arn",
-             {acct, std::string(kAwsAccount)})) {
+    for (const auto& r :
+         tx.query("SELECT arn, account_id FROM iam_policies WHERE account_id = ? OR account_id = ? "
+                  "ORDER BY name_key, arn",
+                  {acct, std::string(kAwsAccount)})) {
       bool is_aws = r.text(1) == kAwsAccount;
       if (is_aws ? !aws : !local) continue;
       auto p = findPolicy(tx, acct, r.text(0));

@@ -26,9 +26,8 @@ runtime::PrincipalPolicies IamPolicyProvider::policiesFor(const runtime::Princip
 
   std::vector<store::Row> rows;
   if (principal.type == Type::kIamUser) {
-    rows = tx->query(
-        "SELECT id, boundary_arn FROM iam_entities WHERE arn = ? AND kind = 'user'",
-        {principal.arn});
+    rows = tx->query("SELECT id, boundary_arn FROM iam_entities WHERE arn = ? AND kind = 'user'",
+                     {principal.arn});
   } else {
     rows = tx->query(
         "SELECT id, boundary_arn FROM iam_entities WHERE kind = 'role' AND account_id = ? AND "
@@ -45,11 +44,11 @@ runtime::PrincipalPolicies IamPolicyProvider::policiesFor(const runtime::Princip
   // The principal itself and (for users) its groups.
   const char* kHolders =
       "(SELECT ? UNION ALL SELECT group_id FROM iam_group_members WHERE user_id = ?)";
-  for (const auto& r : tx->query(
-           std::string("SELECT entity_id, name, document, rev FROM iam_inline_policies WHERE "
-                       "entity_id IN ") +
-               kHolders,
-           {id, id})) {
+  for (const auto& r :
+       tx->query(std::string("SELECT entity_id, name, document, rev FROM iam_inline_policies WHERE "
+                             "entity_id IN ") +
+                     kHolders,
+                 {id, id})) {
     auto compiled = cache_.get("inline:" + r.text(0) + ":" + r.text(1), r.text(3), r.text(2),
                                iam::PolicyKind::kIdentity);
     if (compiled.ok()) out.identity.push_back(std::move(compiled).value());

@@ -19,12 +19,15 @@ Result<void> validateTrust(const std::string& document) {
 Result<void> checkMaxSession(int64_t v) {
   // AWS: MaxSessionDuration is between one hour and twelve hours.
   if (v < 3600 || v > 43200)
-    return AwsError{"ValidationError",
-                    "1 validation error detected: Value '" + std::to_string(v) +
-                        "' at 'maxSessionDuration' failed to satisfy constraint: Member must "
-                        "have value " +
-                        (v < 3600 ? "greater than or equal to 3600" : "less than or equal to 43200"),
-                    400, true, {}};
+    return AwsError{
+        "ValidationError",
+        "1 validation error detected: Value '" + std::to_string(v) +
+            "' at 'maxSessionDuration' failed to satisfy constraint: Member must "
+            "have value " +
+            (v < 3600 ? "greater than or equal to 3600" : "less than or equal to 43200"),
+        400,
+        true,
+        {}};
   return okResult();
 }
 
@@ -67,10 +70,10 @@ Result<json::value> listRoles(RequestContext& ctx, const json::value& in) {
   auto& tx = ctx.tx();
   std::string prefix = pathOr(in, "PathPrefix");
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT name FROM iam_entities WHERE kind = 'role' AND account_id = ? "
-           "ORDER BY name_key",
-           {ctx.account_id})) {
+  for (const auto& r :
+       tx.query("SELECT name FROM iam_entities WHERE kind = 'role' AND account_id = ? "
+                "ORDER BY name_key",
+                {ctx.account_id})) {
     auto e = findEntity(tx, "role", ctx.account_id, r.text(0));
     if (!e || e->path.compare(0, prefix.size(), prefix) != 0) continue;
     items.emplace_back(toLower(e->name), entityDoc(tx, *e, false));
@@ -85,8 +88,7 @@ Result<json::value> updateRole(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Entity e, requireEntity(tx, "role", ctx.account_id, str(in, "RoleName")));
   const auto& o = in.as_object();
   if (o.if_contains("Description"))
-    tx.exec("UPDATE iam_entities SET description = ? WHERE id = ?",
-            {str(in, "Description"), e.id});
+    tx.exec("UPDATE iam_entities SET description = ? WHERE id = ?", {str(in, "Description"), e.id});
   if (const json::value* v = o.if_contains("MaxSessionDuration")) {
     int64_t n = v->to_number<int64_t>();
     TRY_VOID(checkMaxSession(n));

@@ -54,7 +54,8 @@ ResourceFn entityArn(std::string kind, std::string member) {
     std::string name = str(in, member.c_str());
     if (name.empty()) return std::vector<std::string>{ctx.principal.arn};
     auto tx = ctx.services->store.begin(false);
-    if (auto e = findEntity(*tx, kind, ctx.account_id, name)) return std::vector<std::string>{e->arn};
+    if (auto e = findEntity(*tx, kind, ctx.account_id, name))
+      return std::vector<std::string>{e->arn};
     return std::vector<std::string>{iamArn(ctx.account_id, kind, "/", name)};
   };
 }
@@ -81,9 +82,9 @@ OperationSpec op(runtime::Handler h, bool read_only, ResourceFn resources = {}) 
   return s;
 }
 
-runtime::Handler byKind(
-    Result<json::value> (*fn)(const std::string&, RequestContext&, const json::value&),
-    std::string kind) {
+runtime::Handler byKind(Result<json::value> (*fn)(const std::string&, RequestContext&,
+                                                  const json::value&),
+                        std::string kind) {
   return [fn, kind](RequestContext& ctx, const json::value& in) { return fn(kind, ctx, in); };
 }
 
@@ -137,8 +138,8 @@ runtime::ServiceSpec makeIam() {
   o["SetDefaultPolicyVersion"] = op(setDefaultPolicyVersion, false, policyArn);
   o["ListEntitiesForPolicy"] = op(listEntitiesForPolicy, true, policyArn);
 
-  const std::pair<std::string, ResourceFn> kinds[] = {{"user", user}, {"group", group},
-                                                      {"role", role}};
+  const std::pair<std::string, ResourceFn> kinds[] = {
+      {"user", user}, {"group", group}, {"role", role}};
   for (const auto& [kind, res] : kinds) {
     std::string t = kindTitle(kind);
     o["Attach" + t + "Policy"] = op(byKind(attachPolicy, kind), false, res);

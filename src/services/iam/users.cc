@@ -15,9 +15,9 @@ std::vector<std::pair<std::string, json::value>> listEntities(store::Tx& tx,
                                                               const std::string& account,
                                                               const std::string& prefix) {
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT name FROM iam_entities WHERE kind = ? AND account_id = ? ORDER BY name_key",
-           {kind, account})) {
+  for (const auto& r :
+       tx.query("SELECT name FROM iam_entities WHERE kind = ? AND account_id = ? ORDER BY name_key",
+                {kind, account})) {
     auto e = findEntity(tx, kind, account, r.text(0));
     if (!e || e->path.compare(0, prefix.size(), prefix) != 0) continue;
     items.emplace_back(toLower(e->name), entityDoc(tx, *e, false));
@@ -45,14 +45,17 @@ Result<runtime::Principal> keyOwner(RequestContext& ctx, const json::value& in) 
   }
   if (ctx.principal.type == runtime::Principal::Type::kIamUser) {
     auto u = findEntityByArn(tx, ctx.principal.arn);
-    if (!u) return noSuchEntity("The user with name " + ctx.principal.user_name +
-                                " cannot be found.");
+    if (!u)
+      return noSuchEntity("The user with name " + ctx.principal.user_name + " cannot be found.");
     return userPrincipal(*u);
   }
   if (ctx.principal.type == runtime::Principal::Type::kRoot)
     return runtime::Identity::rootPrincipal(ctx.account_id);
-  return AwsError{"ValidationError", "Must specify userName when calling with non-User credentials",
-                  400, true, {}};
+  return AwsError{"ValidationError",
+                  "Must specify userName when calling with non-User credentials",
+                  400,
+                  true,
+                  {}};
 }
 
 json::object keyMetadata(const runtime::Identity::KeyInfo& k) {
@@ -103,15 +106,17 @@ Result<json::value> getUser(RequestContext& ctx, const json::value& in) {
       json::object u;
       u["UserId"] = ctx.account_id;
       u["Arn"] = ctx.principal.arn;
-      auto rows = tx.query("SELECT created_ms FROM accounts WHERE account_id = ?",
-                           {ctx.account_id});
+      auto rows =
+          tx.query("SELECT created_ms FROM accounts WHERE account_id = ?", {ctx.account_id});
       u["CreateDate"] = seconds(rows.empty() ? 0 : rows[0].integer(0));
       return json::value(json::object{{"User", std::move(u)}});
     }
     auto e = findEntityByArn(tx, ctx.principal.arn);
     if (!e || e->kind != "user")
       return AwsError{"ValidationError",
-                      "Must specify userName when calling with non-User credentials", 400, true,
+                      "Must specify userName when calling with non-User credentials",
+                      400,
+                      true,
                       {}};
     return json::value(json::object{{"User", entityDoc(tx, *e, true)}});
   }
@@ -121,8 +126,7 @@ Result<json::value> getUser(RequestContext& ctx, const json::value& in) {
 
 Result<json::value> listUsers(RequestContext& ctx, const json::value& in) {
   json::object out;
-  page(out, "Users", listEntities(ctx.tx(), "user", ctx.account_id, pathOr(in, "PathPrefix")),
-       in);
+  page(out, "Users", listEntities(ctx.tx(), "user", ctx.account_id, pathOr(in, "PathPrefix")), in);
   return json::value(std::move(out));
 }
 
@@ -206,10 +210,10 @@ Result<json::value> getGroup(RequestContext& ctx, const json::value& in) {
   auto& tx = ctx.tx();
   TRY_ASSIGN(Entity g, requireEntity(tx, "group", ctx.account_id, str(in, "GroupName")));
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT e.name FROM iam_group_members m JOIN iam_entities e ON e.id = m.user_id "
-           "WHERE m.group_id = ? ORDER BY e.name_key",
-           {g.id})) {
+  for (const auto& r :
+       tx.query("SELECT e.name FROM iam_group_members m JOIN iam_entities e ON e.id = m.user_id "
+                "WHERE m.group_id = ? ORDER BY e.name_key",
+                {g.id})) {
     auto u = findEntity(tx, "user", ctx.account_id, r.text(0));
     if (u) items.emplace_back(toLower(u->name), entityDoc(tx, *u, false));
   }
@@ -269,10 +273,10 @@ Result<json::value> listGroupsForUser(RequestContext& ctx, const json::value& in
   auto& tx = ctx.tx();
   TRY_ASSIGN(Entity u, requireEntity(tx, "user", ctx.account_id, str(in, "UserName")));
   std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& r : tx.query(
-           "SELECT e.name FROM iam_group_members m JOIN iam_entities e ON e.id = m.group_id "
-           "WHERE m.user_id = ? ORDER BY e.name_key",
-           {u.id})) {
+  for (const auto& r :
+       tx.query("SELECT e.name FROM iam_group_members m JOIN iam_entities e ON e.id = m.group_id "
+                "WHERE m.user_id = ? ORDER BY e.name_key",
+                {u.id})) {
     auto g = findEntity(tx, "group", ctx.account_id, r.text(0));
     if (g) items.emplace_back(toLower(g->name), entityDoc(tx, *g, false));
   }
@@ -338,8 +342,8 @@ Result<json::value> getAccessKeyLastUsed(RequestContext& ctx, const json::value&
   std::string akid = str(in, "AccessKeyId");
   auto k = ctx.services->identity.keyInfo(ctx.tx(), akid);
   if (!k || k->principal_arn.find(":" + ctx.account_id + ":") == std::string::npos)
-    return AwsError{"AccessDenied", "The Access Key with id " + akid + " cannot be found.", 403,
-                    true, {}};
+    return AwsError{
+        "AccessDenied", "The Access Key with id " + akid + " cannot be found.", 403, true, {}};
   json::object used;
   // AWS: a key never used answers N/A for the service and region and no date.
   if (k->last_used_ms > 0) used["LastUsedDate"] = seconds(k->last_used_ms);
