@@ -1,6 +1,8 @@
 #include "runtime/identity.h"
 
+#include "core/encoding.h"
 #include "core/ids.h"
+#include "crypto/crypto.h"
 #include "core/time.h"
 
 namespace citadel::runtime {
@@ -19,7 +21,13 @@ std::vector<store::Migration> Identity::migrations() {
            "principal_type TEXT NOT NULL, principal_arn TEXT NOT NULL, principal_id TEXT NOT NULL, "
            "user_name TEXT NOT NULL DEFAULT '', secret_sealed BLOB NOT NULL, "
            "status TEXT NOT NULL DEFAULT 'Active', created_ms INTEGER NOT NULL, last_used_ms INTEGER);"
-           "CREATE INDEX access_keys_account ON access_keys(account_id);"}};
+           "CREATE INDEX access_keys_account ON access_keys(account_id);"},
+          // Temporary credentials (STS): the token is kept only as a hash.
+          {"identity", 2,
+           "ALTER TABLE access_keys ADD COLUMN session_token_sha256 TEXT;"
+           "ALTER TABLE access_keys ADD COLUMN expires_ms INTEGER;"
+           "ALTER TABLE access_keys ADD COLUMN mfa_ms INTEGER;"
+           "CREATE INDEX access_keys_expiry ON access_keys(expires_ms);"}};
 }
 
 bool Identity::validAccountId(const std::string& id) {
@@ -63,7 +71,8 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   auto tx = db_.begin(false);
   auto rows = tx->query(
       "SELECT account_id, principal_type, principal_arn, principal_id, user_name, secret_sealed, "
-      "status FROM access_keys WHERE access_key_id = ?",
+      "status, session_token_sha256, expires_ms, mfa_ms FROM access_keys "
+      "WHERE access_key_id = ?",
       {akid});
   if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
@@ -79,6 +88,12 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   c.principal.user_name = r.text(4);
   c.principal.access_key_id = akid;
   c.active = r.text(6) == "Active";
+  c.session_token_sha256 = r.text(7);
+  c.expires_ms = r.integer(8);
+  if (!r.isNull(9)) {
+    c.principal.mfa_authenticated = true;
+    c.principal.mfa_time = fromEpochMillis(r.integer(9));
+  }
   return c;
 }
 
@@ -152,7 +167,8 @@ std::vector<KeyPair> Identity::rootKeys(store::Tx& tx, const std::string& accoun
   std::vector<KeyPair> out;
   auto rows = tx.query(
       "SELECT access_key_id, secret_sealed FROM access_keys WHERE account_id = ? AND "
-      "principal_type = 'Root' AND status = 'Active' ORDER BY created_ms",
+      "principal_type = 'Root' AND status = 'Active' AND session_token_sha256 IS NULL "
+      "ORDER BY created_ms",
       {account_id});
   for (const auto& r : rows) {
     auto secret = barrier_.open(r.text(1), sealAad(r.text(0)));
@@ -218,7 +234,8 @@ Result<void> Identity::deleteKey(store::Tx& tx, const std::string& akid) {
 std::vector<Identity::KeyInfo> Identity::keysOf(store::Tx& tx, const std::string& principal_arn) {
   std::vector<KeyInfo> out;
   for (const auto& r : tx.query(std::string(kKeyInfoColumns) +
-                                    "WHERE principal_arn = ? ORDER BY created_ms, access_key_id",
+                                    "WHERE principal_arn = ? AND session_token_sha256 IS NULL "
+                                    "ORDER BY created_ms, access_key_id",
                                 {principal_arn}))
     out.push_back(keyInfoFromRow(r));
   return out;
@@ -228,6 +245,47 @@ std::optional<Identity::KeyInfo> Identity::keyInfo(store::Tx& tx, const std::str
   auto rows = tx.query(std::string(kKeyInfoColumns) + "WHERE access_key_id = ?", {akid});
   if (rows.empty()) return std::nullopt;
   return keyInfoFromRow(rows[0]);
+}
+
+Result<SessionCredentials> Identity::createSession(store::Tx& tx, const Principal& principal,
+                                                   std::chrono::seconds duration,
+                                                   std::optional<SysTime> mfa_time) {
+  SessionCredentials sc;
+  sc.access_key_id = "ASIA" + randomUpperAlnum(16);
+  sc.secret_access_key =
+      randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
+  sc.session_token = base64Encode(crypto::randomBytes(240));
+  SysTime now = Clock::now();
+  sc.expiration = std::chrono::time_point_cast<std::chrono::seconds>(now + duration);
+  auto sealed = barrier_.seal(sc.secret_access_key, sealAad(sc.access_key_id));
+  auto st = tx.exec(
+      "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
+      "principal_id, user_name, secret_sealed, status, created_ms, session_token_sha256, "
+      "expires_ms, mfa_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+      {sc.access_key_id, principal.account_id, std::string(principalTypeName(principal.type)),
+       principal.arn, principal.principal_id, principal.user_name, store::Blob{sealed},
+       std::string("Active"), toEpochMillis(now), crypto::sha256Hex(sc.session_token),
+       toEpochMillis(sc.expiration),
+       mfa_time ? store::Value(toEpochMillis(*mfa_time)) : store::Value(std::monostate{})});
+  if (st == store::ExecStatus::kConstraint)
+    return AwsError{"ServiceFailure", "Access key id collision; retry.", 500, false, {}};
+  // Expired sessions are of no use to anyone: drop them as new ones are made.
+  tx.exec("DELETE FROM access_keys WHERE expires_ms IS NOT NULL AND expires_ms < ?",
+          {toEpochMillis(now) - 3'600'000});
+  return sc;
+}
+
+Result<void> Identity::checkSessionToken(const Credential& cred, const std::string& token,
+                                         SysTime now) {
+  if (cred.session_token_sha256.empty()) return okResult();
+  if (token.empty() ||
+      !crypto::constantTimeEqual(crypto::sha256Hex(token), cred.session_token_sha256))
+    return AwsError{"InvalidClientTokenId",
+                    "The security token included in the request is invalid.", 403, true, {}};
+  if (toEpochMillis(now) >= cred.expires_ms)
+    return AwsError{"ExpiredToken", "The security token included in the request is expired",
+                    403, true, {}};
+  return okResult();
 }
 
 }  // namespace citadel::runtime

@@ -2,6 +2,7 @@
 /// Accounts and the access keys that authenticate callers. Secrets are sealed by the barrier
 /// (AAD = the key id); the hot path reads them from an in-memory cache.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "crypto/barrier.h"
 #include "runtime/context.h"
+#include "core/time.h"
 #include "store/store.h"
 
 namespace citadel::runtime {
@@ -19,8 +21,18 @@ namespace citadel::runtime {
 struct Credential {
   std::string access_key_id;
   std::string secret_access_key;
-  Principal principal;  ///< type, arn, account, principal id, user name
+  Principal principal;  ///< type, arn, account, principal id, user name (+ MFA for sessions)
   bool active = true;
+  std::string session_token_sha256;  ///< temporary credentials: hex SHA-256 of the token
+  int64_t expires_ms = 0;            ///< temporary credentials: expiry (ms since epoch)
+};
+
+/// Temporary credentials (STS), shown once.
+struct SessionCredentials {
+  std::string access_key_id;  ///< "ASIA..."
+  std::string secret_access_key;
+  std::string session_token;
+  SysTime expiration;
 };
 
 /// A freshly created key pair (shown once).
@@ -74,6 +86,16 @@ class Identity {
   Result<void> deleteKey(store::Tx& tx, const std::string& access_key_id);
   /// Keys of a principal (by ARN), oldest first.
   std::vector<KeyInfo> keysOf(store::Tx& tx, const std::string& principal_arn);
+  /// Issues temporary credentials acting as `principal` until now + duration. `mfa_time` is
+  /// set when the session was created with a verified MFA code.
+  Result<SessionCredentials> createSession(store::Tx& tx, const Principal& principal,
+                                           std::chrono::seconds duration,
+                                           std::optional<SysTime> mfa_time);
+  /// Checks the session token a request presents for `cred` at `now`: InvalidClientTokenId
+  /// when missing or wrong, ExpiredToken when past its expiry. Long-term keys pass.
+  static Result<void> checkSessionToken(const Credential& cred, const std::string& token,
+                                        SysTime now);
+
   /// One key's metadata, or nullopt.
   std::optional<KeyInfo> keyInfo(store::Tx& tx, const std::string& access_key_id);
 

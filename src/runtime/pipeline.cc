@@ -33,6 +33,9 @@ AwsError adaptAuthError(AwsError e, Protocol p) {
     } else if (e.code == "MissingAuthenticationToken") {
       e.code = "MissingAuthenticationTokenException";
       e.http_status = 400;
+    } else if (e.code == "ExpiredToken") {
+      e.code = "ExpiredTokenException";
+      e.http_status = 400;
     } else if (e.code == "IncompleteSignature") {
       e.code = "IncompleteSignatureException";
       e.http_status = 400;
@@ -173,7 +176,8 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
       auto cred = services_.identity.lookup(sig->access_key_id);
       if (!cred || !cred->active) return fail(unknownKey(proto), false);
       ctx.principal = cred->principal;
-      ctx.principal.session_token = sig->session_token;
+      ctx.principal.session_token = cred->session_token_sha256.empty() ? std::string()
+                                                                       : sig->session_token;
       ctx.account_id = cred->principal.account_id;
       if (!sig->region.empty()) ctx.region = sig->region;
       auth::ErrorStyle style = proto == Protocol::kRestXml ? auth::ErrorStyle::kS3
@@ -184,6 +188,11 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
       if (!verified.ok()) {
         if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
         return fail(adaptAuthError(verified.error(), proto), true);
+      }
+      auto session = Identity::checkSessionToken(*cred, sig->session_token, ctx.time);
+      if (!session.ok()) {
+        if (ctx.operation.empty()) ctx.operation = "UnknownOperation";
+        return fail(adaptAuthError(session.error(), proto), true);
       }
       if (sig->payload_mode == auth::PayloadMode::kStreamingSigned ||
           sig->payload_mode == auth::PayloadMode::kStreamingSignedTrailer ||
@@ -233,7 +242,7 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
                              : ospec->iam_action;
     std::vector<std::string> resources =
         ospec->resources ? ospec->resources(ctx, input) : std::vector<std::string>{};
-    if (services_.authorizer) {
+    if (services_.authorizer && ospec->authorize) {
       auto allowed = services_.authorizer->authorize(ctx, action, resources);
       if (!allowed.ok()) {
         AwsError e = allowed.error();

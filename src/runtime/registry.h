@@ -33,6 +33,9 @@ struct OperationSpec {
   bool read_only = false;  ///< CloudTrail readOnly; read-only ops run in a read transaction
   bool data_event = false; ///< CloudTrail data event (not recorded by default)
   bool global = false;     ///< global service (IAM, STS global endpoint): region us-east-1
+  /// False for the few operations IAM policies cannot control (AWS: sts:GetCallerIdentity,
+  /// sts:GetSessionToken); every other operation is authorized.
+  bool authorize = true;
 };
 
 /// Throttling quota: one token bucket per quota, off unless configuration enables it.

@@ -361,7 +361,7 @@ class CitadelServer:
     # ---- clients -----------------------------------------------------------------------
 
     def client(self, service, access_key=None, secret_key=None, region=None, retries=None,
-               **config_kwargs):
+               session_token=None, **config_kwargs):
         """A boto3 client bound to this server (TLS verified against the test certificate)."""
         config_kwargs.setdefault("connect_timeout", 10)
         config_kwargs.setdefault("read_timeout", 60)
@@ -369,6 +369,7 @@ class CitadelServer:
         session = boto3.session.Session(
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key,
+            aws_session_token=session_token,
             region_name=region or self.region)
         return session.client(service, endpoint_url=self.endpoint,
                               verify=self.cert_path if self.tls else None,

@@ -66,3 +66,38 @@ TEST_F(IdentityTest, AccountRules) {
 
 }  // namespace
 }  // namespace citadel::runtime
+
+namespace citadel::runtime {
+namespace {
+
+TEST(IdentitySession, TokenIsCheckedAndExpires) {
+  auto db = store::openSqlite(":memory:");
+  db->migrate(Identity::migrations());
+  crypto::Barrier barrier(crypto::randomBytes(32));
+  Identity id(*db, barrier);
+  auto tx = db->begin(true);
+  ASSERT_TRUE(id.createAccount(*tx, "123456789012", true).ok());
+  auto sc = id.createSession(*tx, Identity::rootPrincipal("123456789012"),
+                             std::chrono::seconds(900), std::nullopt);
+  ASSERT_TRUE(sc.ok());
+  tx->commit();
+  auto cred = id.lookup(sc->access_key_id);
+  ASSERT_TRUE(cred.has_value());
+  EXPECT_EQ(cred->secret_access_key, sc->secret_access_key);
+  EXPECT_NE(cred->session_token_sha256, sc->session_token);  // only a hash is kept
+  auto now = Clock::now();
+  EXPECT_TRUE(Identity::checkSessionToken(*cred, sc->session_token, now).ok());
+  EXPECT_EQ(Identity::checkSessionToken(*cred, "", now).error().code, "InvalidClientTokenId");
+  EXPECT_EQ(Identity::checkSessionToken(*cred, sc->session_token + "x", now).error().code,
+            "InvalidClientTokenId");
+  EXPECT_EQ(Identity::checkSessionToken(*cred, sc->session_token, now + std::chrono::seconds(901))
+                .error()
+                .code,
+            "ExpiredToken");
+  // Long-term keys carry no token requirement; sessions are not listed as keys.
+  auto rtx = db->begin(false);
+  EXPECT_TRUE(id.rootKeys(*rtx, "123456789012").empty());
+}
+
+}  // namespace
+}  // namespace citadel::runtime
