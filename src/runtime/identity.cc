@@ -288,4 +288,11 @@ Result<void> Identity::checkSessionToken(const Credential& cred, const std::stri
   return okResult();
 }
 
+void Identity::renamePrincipal(store::Tx& tx, const std::string& old_arn,
+                               const std::string& new_arn, const std::string& new_user_name) {
+  tx.exec("UPDATE access_keys SET principal_arn = ?, user_name = ? WHERE principal_arn = ?",
+          {new_arn, new_user_name, old_arn});
+  invalidate();
+}
+
 }  // namespace citadel::runtime

@@ -96,6 +96,10 @@ class Identity {
   static Result<void> checkSessionToken(const Credential& cred, const std::string& token,
                                         SysTime now);
 
+  /// A renamed or moved principal: its keys (and live sessions) authenticate the new ARN/name.
+  void renamePrincipal(store::Tx& tx, const std::string& old_arn, const std::string& new_arn,
+                       const std::string& new_user_name);
+
   /// One key's metadata, or nullopt.
   std::optional<KeyInfo> keyInfo(store::Tx& tx, const std::string& access_key_id);
 

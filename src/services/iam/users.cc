@@ -143,9 +143,7 @@ Result<json::value> updateUser(RequestContext& ctx, const json::value& in) {
   tx.exec("UPDATE iam_entities SET name = ?, name_key = ?, path = ?, arn = ? WHERE id = ?",
           {new_name, toLower(new_name), new_path, new_arn, e.id});
   // The user's access keys authenticate the renamed user from now on.
-  tx.exec("UPDATE access_keys SET principal_arn = ?, user_name = ? WHERE principal_arn = ?",
-          {new_arn, new_name, e.arn});
-  ctx.services->identity.invalidate();
+  ctx.services->identity.renamePrincipal(tx, e.arn, new_arn, new_name);
   return json::value(json::object{});
 }
 
