@@ -62,6 +62,11 @@ std::optional<Credential> Identity::lookup(const std::string& access_key_id) {
   return cred;
 }
 
+void Identity::forget(const std::string& access_key_id) {
+  std::lock_guard lock(mu_);
+  cache_.erase(access_key_id);
+}
+
 void Identity::invalidate() {
   std::lock_guard lock(mu_);
   cache_.clear();
@@ -158,8 +163,7 @@ Result<void> Identity::putRootKey(store::Tx& tx, const std::string& account_id,
       "ON CONFLICT(access_key_id) DO UPDATE SET secret_sealed = excluded.secret_sealed",
       {pair.access_key_id, account_id, std::string(principalTypeName(p.type)), p.arn, p.principal_id,
        p.user_name, store::Blob{sealed}, std::string("Active"), toEpochMillis(Clock::now())});
-  std::lock_guard lock(mu_);
-  cache_.erase(pair.access_key_id);
+  tx.afterCommit([this, akid = pair.access_key_id] { forget(akid); });
   return okResult();
 }
 
@@ -216,8 +220,7 @@ Result<void> Identity::setKeyStatus(store::Tx& tx, const std::string& akid,
   if (tx.changes() == 0)
     return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
                     true, {}};
-  std::lock_guard lock(mu_);
-  cache_.erase(akid);
+  tx.afterCommit([this, akid] { forget(akid); });
   return okResult();
 }
 
@@ -226,8 +229,7 @@ Result<void> Identity::deleteKey(store::Tx& tx, const std::string& akid) {
   if (tx.changes() == 0)
     return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
                     true, {}};
-  std::lock_guard lock(mu_);
-  cache_.erase(akid);
+  tx.afterCommit([this, akid] { forget(akid); });
   return okResult();
 }
 
@@ -292,7 +294,7 @@ void Identity::renamePrincipal(store::Tx& tx, const std::string& old_arn,
                                const std::string& new_arn, const std::string& new_user_name) {
   tx.exec("UPDATE access_keys SET principal_arn = ?, user_name = ? WHERE principal_arn = ?",
           {new_arn, new_user_name, old_arn});
-  invalidate();
+  tx.afterCommit([this] { invalidate(); });
 }
 
 }  // namespace citadel::runtime

@@ -52,6 +52,8 @@ class Identity {
   std::optional<Credential> lookup(const std::string& access_key_id);
   /// Drops cached credentials (after admin changes).
   void invalidate();
+  /// Drops one cached credential.
+  void forget(const std::string& access_key_id);
 
   /// True when the account exists.
   bool accountExists(store::Tx& tx, const std::string& account_id);

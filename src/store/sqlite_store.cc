@@ -268,6 +268,7 @@ class SqliteTx final : public Tx {
       throw;
     }
     end(true);
+    runAfterCommit();
   }
 
   void rollback() override {

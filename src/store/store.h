@@ -6,6 +6,7 @@
 /// catches it at its edge, rolls back and answers InternalFailure.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +62,21 @@ class Tx {
   virtual void commit() = 0;
   virtual void rollback() = 0;
   virtual bool writable() const = 0;
+
+  /// Runs `fn` once this transaction has committed (never when it rolls back): caches drop
+  /// entries there, so no reader can re-cache the state from before the change.
+  void afterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+
+ protected:
+  /// Implementations call this right after a successful COMMIT.
+  void runAfterCommit() {
+    auto fns = std::move(after_commit_);
+    after_commit_.clear();
+    for (auto& fn : fns) fn();
+  }
+
+ private:
+  std::vector<std::function<void()>> after_commit_;
 };
 
 /// A schema migration: applied once, in order of version, inside one transaction.

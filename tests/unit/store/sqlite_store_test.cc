@@ -261,3 +261,28 @@ TEST(SqliteStore, ConcurrentWritersAreSerializedAndReadersRunAlongside) {
 
 }  // namespace
 }  // namespace citadel::store
+
+namespace citadel::store {
+namespace {
+
+TEST(SqliteStoreHooks, AfterCommitRunsOnlyOnCommit) {
+  auto db = openSqlite(":memory:");
+  int ran = 0;
+  {
+    auto tx = db->begin(true);
+    tx->afterCommit([&] { ++ran; });
+    tx->rollback();
+  }
+  EXPECT_EQ(ran, 0);
+  {
+    auto tx = db->begin(true);
+    tx->afterCommit([&] { ++ran; });
+    tx->afterCommit([&] { ran += 10; });
+    EXPECT_EQ(ran, 0);
+    tx->commit();
+  }
+  EXPECT_EQ(ran, 11);
+}
+
+}  // namespace
+}  // namespace citadel::store
