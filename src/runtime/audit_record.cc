@@ -5,6 +5,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "protocol/protocol.h"
+#include "runtime/services.h"
 
 namespace citadel::runtime {
 namespace json = boost::json;
@@ -53,10 +54,26 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
     if (p.type == Principal::Type::kIamUser) uid.string("userName", p.user_name);
     if (!p.session_token.empty() || p.mfa_authenticated) {
       JsonObjectWriter sc(uid.key("sessionContext"));
+      std::optional<Credential> cred;
+      if (p.type == Principal::Type::kAssumedRole && ctx.services)
+        cred = ctx.services->identity.lookup(p.access_key_id);
+      if (cred && cred->session) {
+        // AWS: a role session names the role that issued it.
+        const SessionInfo& s = *cred->session;
+        JsonObjectWriter issuer(sc.key("sessionIssuer"));
+        issuer.string("type", "Role");
+        issuer.string("principalId", s.role_id);
+        issuer.string("arn", s.role_arn);
+        issuer.string("accountId", p.account_id);
+        issuer.string("userName", s.role_arn.substr(s.role_arn.rfind('/') + 1));
+        issuer.close();
+      }
       JsonObjectWriter attrs(sc.key("attributes"));
       attrs.string("creationDate", formatIso8601(p.mfa_time));
       attrs.string("mfaAuthenticated", p.mfa_authenticated ? "true" : "false");
       attrs.close();
+      if (cred && cred->session && !cred->session->source_identity.empty())
+        sc.string("sourceIdentity", cred->session->source_identity);
       sc.close();
     }
     if (!p.invoked_by.empty()) uid.string("invokedBy", p.invoked_by);

@@ -1,5 +1,8 @@
 #include "runtime/iam_authorizer.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/time.h"
 #include "iam/evaluator.h"
 #include "runtime/services.h"
@@ -20,6 +23,36 @@ iam::PrincipalType engineType(Principal::Type t) {
 }
 
 }  // namespace
+
+PrincipalPolicies effectivePolicies(Services& services, const Principal& p) {
+  PrincipalPolicies policies;
+  if (p.type == Principal::Type::kRoot || p.type == Principal::Type::kAnonymous ||
+      !services.policies)
+    return policies;
+  policies = services.policies->policiesFor(p);
+  if (p.type != Principal::Type::kAssumedRole || !policies.exists) return policies;
+  auto cred = services.identity.lookup(p.access_key_id);
+  if (!cred || !cred->session) return policies;  // a pre-AssumeRole session row: role only
+  const SessionInfo& s = *cred->session;
+  policies.role_arn = s.role_arn;
+  policies.source_identity = s.source_identity;
+  for (const auto& [k, v] : s.tags) {
+    bool replaced = false;
+    for (auto& t : policies.tags) {
+      if (t.first.size() == k.size() &&
+          std::equal(k.begin(), k.end(), t.first.begin(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        t = {k, v};  // AWS: a session tag overrides the role's tag with the same key
+        replaced = true;
+      }
+    }
+    if (!replaced) policies.tags.emplace_back(k, v);
+  }
+  if (s.hasSessionPolicies())
+    policies.session = services.policies->sessionPolicies(p.account_id, p.access_key_id,
+                                                          s.policy, s.policy_arns);
+  return policies;
+}
 
 void IamAuthorizer::fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& keys) {
   const Principal& p = ctx.principal;
@@ -62,11 +95,7 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
   req.action = action;
   req.resource_account = ctx.account_id == p.account_id ? std::string() : ctx.account_id;
 
-  PrincipalPolicies policies;
-  if (p.type != Principal::Type::kRoot && p.type != Principal::Type::kAnonymous &&
-      services_.policies) {
-    policies = services_.policies->policiesFor(p);
-  }
+  PrincipalPolicies policies = effectivePolicies(services_, p);
   if (!policies.exists) {
     return AwsError{"AccessDenied",
                     "User: " + p.arn + " is not authorized to perform: " + action +
@@ -74,13 +103,16 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
                     403, true, {}};
   }
   req.principal.tags = policies.tags;
+  req.principal.role_arn = policies.role_arn;
   for (const auto& pol : policies.identity) req.identity_policies.push_back(pol.get());
   req.permissions_boundary = policies.boundary.get();
+  for (const auto& pol : policies.session) req.session_policies.push_back(pol.get());
 
   iam::ContextKeys keys;
   fillGlobalKeys(ctx, keys);
   fillVpcKeys(ctx, services_.config.source_vpc_header, services_.config.source_vpce_header, keys);
   iam::addPrincipalKeys(req.principal, keys);
+  if (!policies.source_identity.empty()) keys.set("aws:SourceIdentity", policies.source_identity);
   req.context = &keys;
 
   static const std::vector<std::string> kAnyResource{"*"};

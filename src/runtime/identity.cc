@@ -1,33 +1,92 @@
 #include "runtime/identity.h"
 
+#include <boost/json.hpp>
+
 #include "core/encoding.h"
 #include "core/ids.h"
-#include "crypto/crypto.h"
 #include "core/time.h"
+#include "crypto/crypto.h"
 
 namespace citadel::runtime {
 namespace {
 std::string sealAad(const std::string& akid) { return "citadel:access-key:" + akid; }
+
+namespace json = boost::json;
+
+std::string sessionToJson(const SessionInfo& s) {
+  json::object o;
+  o["role_arn"] = s.role_arn;
+  o["role_id"] = s.role_id;
+  o["policy"] = s.policy;
+  json::array arns;
+  for (const auto& a : s.policy_arns) arns.emplace_back(a);
+  o["policy_arns"] = std::move(arns);
+  json::array tags;
+  for (const auto& [k, v] : s.tags) tags.emplace_back(json::array{json::value(k), json::value(v)});
+  o["tags"] = std::move(tags);
+  json::array keys;
+  for (const auto& k : s.transitive_keys) keys.emplace_back(k);
+  o["transitive_keys"] = std::move(keys);
+  o["source_identity"] = s.source_identity;
+  o["chained"] = s.chained;
+  return json::serialize(o);
+}
+
+std::optional<SessionInfo> sessionFromJson(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.as_object();
+  auto str = [&](const char* k) -> std::string {
+    const json::value* x = o.if_contains(k);
+    return x && x->is_string() ? std::string(x->as_string()) : std::string();
+  };
+  auto strings = [&](const char* k) {
+    std::vector<std::string> out;
+    if (const json::value* x = o.if_contains(k); x && x->is_array())
+      for (const auto& e : x->as_array())
+        if (e.is_string()) out.emplace_back(e.as_string());
+    return out;
+  };
+  SessionInfo s;
+  s.role_arn = str("role_arn");
+  s.role_id = str("role_id");
+  s.policy = str("policy");
+  s.policy_arns = strings("policy_arns");
+  if (const json::value* x = o.if_contains("tags"); x && x->is_array())
+    for (const auto& e : x->as_array())
+      if (e.is_array() && e.as_array().size() == 2 && e.as_array()[0].is_string() &&
+          e.as_array()[1].is_string())
+        s.tags.emplace_back(std::string(e.as_array()[0].as_string()),
+                            std::string(e.as_array()[1].as_string()));
+  s.transitive_keys = strings("transitive_keys");
+  s.source_identity = str("source_identity");
+  if (const json::value* x = o.if_contains("chained"); x && x->is_bool()) s.chained = x->as_bool();
+  return s;
+}
 
 }  // namespace
 
 Identity::Identity(store::Store& db, const crypto::Barrier& barrier) : db_(db), barrier_(barrier) {}
 
 std::vector<store::Migration> Identity::migrations() {
-  return {{"identity", 1,
-           "CREATE TABLE accounts (account_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
-           "created_ms INTEGER NOT NULL, is_default INTEGER NOT NULL DEFAULT 0);"
-           "CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
-           "principal_type TEXT NOT NULL, principal_arn TEXT NOT NULL, principal_id TEXT NOT NULL, "
-           "user_name TEXT NOT NULL DEFAULT '', secret_sealed BLOB NOT NULL, "
-           "status TEXT NOT NULL DEFAULT 'Active', created_ms INTEGER NOT NULL, last_used_ms INTEGER);"
-           "CREATE INDEX access_keys_account ON access_keys(account_id);"},
-          // Temporary credentials (STS): the token is kept only as a hash.
-          {"identity", 2,
-           "ALTER TABLE access_keys ADD COLUMN session_token_sha256 TEXT;"
-           "ALTER TABLE access_keys ADD COLUMN expires_ms INTEGER;"
-           "ALTER TABLE access_keys ADD COLUMN mfa_ms INTEGER;"
-           "CREATE INDEX access_keys_expiry ON access_keys(expires_ms);"}};
+  return {
+      {"identity", 1,
+       "CREATE TABLE accounts (account_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
+       "created_ms INTEGER NOT NULL, is_default INTEGER NOT NULL DEFAULT 0);"
+       "CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
+       "principal_type TEXT NOT NULL, principal_arn TEXT NOT NULL, principal_id TEXT NOT NULL, "
+       "user_name TEXT NOT NULL DEFAULT '', secret_sealed BLOB NOT NULL, "
+       "status TEXT NOT NULL DEFAULT 'Active', created_ms INTEGER NOT NULL, last_used_ms INTEGER);"
+       "CREATE INDEX access_keys_account ON access_keys(account_id);"},
+      // Temporary credentials (STS): the token is kept only as a hash.
+      {"identity", 2,
+       "ALTER TABLE access_keys ADD COLUMN session_token_sha256 TEXT;"
+       "ALTER TABLE access_keys ADD COLUMN expires_ms INTEGER;"
+       "ALTER TABLE access_keys ADD COLUMN mfa_ms INTEGER;"
+       "CREATE INDEX access_keys_expiry ON access_keys(expires_ms);"},
+      // Role sessions (AssumeRole): role, session policies, tags, source identity, as JSON.
+      {"identity", 3, "ALTER TABLE access_keys ADD COLUMN session_info TEXT;"}};
 }
 
 bool Identity::validAccountId(const std::string& id) {
@@ -76,7 +135,7 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   auto tx = db_.begin(false);
   auto rows = tx->query(
       "SELECT account_id, principal_type, principal_arn, principal_id, user_name, secret_sealed, "
-      "status, session_token_sha256, expires_ms, mfa_ms FROM access_keys "
+      "status, session_token_sha256, expires_ms, mfa_ms, session_info FROM access_keys "
       "WHERE access_key_id = ?",
       {akid});
   if (rows.empty()) return std::nullopt;
@@ -98,6 +157,10 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   if (!r.isNull(9)) {
     c.principal.mfa_authenticated = true;
     c.principal.mfa_time = fromEpochMillis(r.integer(9));
+  }
+  if (!r.isNull(10)) {
+    c.session = sessionFromJson(r.text(10));
+    if (!c.session) return std::nullopt;  // unreadable session: fail closed
   }
   return c;
 }
@@ -127,8 +190,8 @@ Result<std::string> Identity::createAccount(store::Tx& tx, std::optional<std::st
 }
 
 std::optional<std::string> Identity::defaultAccount(store::Tx& tx) {
-  auto rows = tx.query(
-      "SELECT account_id FROM accounts ORDER BY is_default DESC, created_ms ASC LIMIT 1");
+  auto rows =
+      tx.query("SELECT account_id FROM accounts ORDER BY is_default DESC, created_ms ASC LIMIT 1");
   if (rows.empty()) return std::nullopt;
   return rows[0].text(0);
 }
@@ -147,22 +210,25 @@ Result<KeyPair> Identity::createRootKey(store::Tx& tx, const std::string& accoun
 Result<void> Identity::putRootKey(store::Tx& tx, const std::string& account_id,
                                   const KeyPair& pair) {
   if (pair.access_key_id.size() < 16 || pair.access_key_id.size() > 128)
-    return AwsError{"InvalidInputException", "Access key id must be 16 to 128 characters.", 400,
-                    true, {}};
+    return AwsError{
+        "InvalidInputException", "Access key id must be 16 to 128 characters.", 400, true, {}};
   Principal p = rootPrincipal(account_id);
   auto sealed = barrier_.seal(pair.secret_access_key, sealAad(pair.access_key_id));
-  auto existing = tx.query("SELECT account_id FROM access_keys WHERE access_key_id = ?",
-                           {pair.access_key_id});
+  auto existing =
+      tx.query("SELECT account_id FROM access_keys WHERE access_key_id = ?", {pair.access_key_id});
   if (!existing.empty() && existing[0].text(0) != account_id)
     return AwsError{"EntityAlreadyExists",
-                    "Access key " + pair.access_key_id + " belongs to another account.", 409,
-                    true, {}};
+                    "Access key " + pair.access_key_id + " belongs to another account.",
+                    409,
+                    true,
+                    {}};
   tx.exec(
       "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
       "principal_id, user_name, secret_sealed, status, created_ms) VALUES (?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(access_key_id) DO UPDATE SET secret_sealed = excluded.secret_sealed",
-      {pair.access_key_id, account_id, std::string(principalTypeName(p.type)), p.arn, p.principal_id,
-       p.user_name, store::Blob{sealed}, std::string("Active"), toEpochMillis(Clock::now())});
+      {pair.access_key_id, account_id, std::string(principalTypeName(p.type)), p.arn,
+       p.principal_id, p.user_name, store::Blob{sealed}, std::string("Active"),
+       toEpochMillis(Clock::now())});
   tx.afterCommit([this, akid = pair.access_key_id] { forget(akid); });
   return okResult();
 }
@@ -218,8 +284,8 @@ Result<void> Identity::setKeyStatus(store::Tx& tx, const std::string& akid,
                                     const std::string& status) {
   tx.exec("UPDATE access_keys SET status = ? WHERE access_key_id = ?", {status, akid});
   if (tx.changes() == 0)
-    return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
-                    true, {}};
+    return AwsError{
+        "NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404, true, {}};
   tx.afterCommit([this, akid] { forget(akid); });
   return okResult();
 }
@@ -227,8 +293,8 @@ Result<void> Identity::setKeyStatus(store::Tx& tx, const std::string& akid,
 Result<void> Identity::deleteKey(store::Tx& tx, const std::string& akid) {
   tx.exec("DELETE FROM access_keys WHERE access_key_id = ?", {akid});
   if (tx.changes() == 0)
-    return AwsError{"NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404,
-                    true, {}};
+    return AwsError{
+        "NoSuchEntity", "The Access Key with id " + akid + " cannot be found.", 404, true, {}};
   tx.afterCommit([this, akid] { forget(akid); });
   return okResult();
 }
@@ -252,6 +318,20 @@ std::optional<Identity::KeyInfo> Identity::keyInfo(store::Tx& tx, const std::str
 Result<SessionCredentials> Identity::createSession(store::Tx& tx, const Principal& principal,
                                                    std::chrono::seconds duration,
                                                    std::optional<SysTime> mfa_time) {
+  return createSessionRow(tx, principal, duration, mfa_time, nullptr);
+}
+
+Result<SessionCredentials> Identity::createSession(store::Tx& tx, const Principal& principal,
+                                                   std::chrono::seconds duration,
+                                                   std::optional<SysTime> mfa_time,
+                                                   const SessionInfo& session) {
+  return createSessionRow(tx, principal, duration, mfa_time, &session);
+}
+
+Result<SessionCredentials> Identity::createSessionRow(store::Tx& tx, const Principal& principal,
+                                                      std::chrono::seconds duration,
+                                                      std::optional<SysTime> mfa_time,
+                                                      const SessionInfo* session) {
   SessionCredentials sc;
   sc.access_key_id = "ASIA" + randomUpperAlnum(16);
   sc.secret_access_key =
@@ -263,12 +343,13 @@ Result<SessionCredentials> Identity::createSession(store::Tx& tx, const Principa
   auto st = tx.exec(
       "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
       "principal_id, user_name, secret_sealed, status, created_ms, session_token_sha256, "
-      "expires_ms, mfa_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+      "expires_ms, mfa_ms, session_info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
       {sc.access_key_id, principal.account_id, std::string(principalTypeName(principal.type)),
        principal.arn, principal.principal_id, principal.user_name, store::Blob{sealed},
        std::string("Active"), toEpochMillis(now), crypto::sha256Hex(sc.session_token),
        toEpochMillis(sc.expiration),
-       mfa_time ? store::Value(toEpochMillis(*mfa_time)) : store::Value(std::monostate{})});
+       mfa_time ? store::Value(toEpochMillis(*mfa_time)) : store::Value(std::monostate{}),
+       session ? store::Value(sessionToJson(*session)) : store::Value(std::monostate{})});
   if (st == store::ExecStatus::kConstraint)
     return AwsError{"ServiceFailure", "Access key id collision; retry.", 500, false, {}};
   // Expired sessions are of no use to anyone: drop them as new ones are made.
@@ -283,10 +364,13 @@ Result<void> Identity::checkSessionToken(const Credential& cred, const std::stri
   if (token.empty() ||
       !crypto::constantTimeEqual(crypto::sha256Hex(token), cred.session_token_sha256))
     return AwsError{"InvalidClientTokenId",
-                    "The security token included in the request is invalid.", 403, true, {}};
+                    "The security token included in the request is invalid.",
+                    403,
+                    true,
+                    {}};
   if (toEpochMillis(now) >= cred.expires_ms)
-    return AwsError{"ExpiredToken", "The security token included in the request is expired",
-                    403, true, {}};
+    return AwsError{
+        "ExpiredToken", "The security token included in the request is expired", 403, true, {}};
   return okResult();
 }
 

@@ -10,12 +10,26 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/time.h"
 #include "crypto/barrier.h"
 #include "runtime/context.h"
-#include "core/time.h"
 #include "store/store.h"
 
 namespace citadel::runtime {
+
+/// What a role session (AssumeRole) carries besides its principal.
+struct SessionInfo {
+  std::string role_arn;                  ///< the assumed role (arn:aws:iam::acct:role/path/name)
+  std::string role_id;                   ///< AROA...
+  std::string policy;                    ///< inline session policy document; empty = none
+  std::vector<std::string> policy_arns;  ///< managed session policies
+  std::vector<std::pair<std::string, std::string>> tags;  ///< session tags (aws:PrincipalTag)
+  std::vector<std::string> transitive_keys;  ///< tag keys passed on to chained sessions
+  std::string source_identity;               ///< sts:SourceIdentity; kept across chaining
+  bool chained = false;  ///< made by a role session (role chaining: at most one hour)
+  /// True when session policies were passed (the session's permissions are then narrowed).
+  bool hasSessionPolicies() const { return !policy.empty() || !policy_arns.empty(); }
+};
 
 /// An access key with the principal it authenticates.
 struct Credential {
@@ -23,8 +37,9 @@ struct Credential {
   std::string secret_access_key;
   Principal principal;  ///< type, arn, account, principal id, user name (+ MFA for sessions)
   bool active = true;
-  std::string session_token_sha256;  ///< temporary credentials: hex SHA-256 of the token
-  int64_t expires_ms = 0;            ///< temporary credentials: expiry (ms since epoch)
+  std::string session_token_sha256;    ///< temporary credentials: hex SHA-256 of the token
+  int64_t expires_ms = 0;              ///< temporary credentials: expiry (ms since epoch)
+  std::optional<SessionInfo> session;  ///< role sessions only
 };
 
 /// Temporary credentials (STS), shown once.
@@ -93,6 +108,11 @@ class Identity {
   Result<SessionCredentials> createSession(store::Tx& tx, const Principal& principal,
                                            std::chrono::seconds duration,
                                            std::optional<SysTime> mfa_time);
+  /// As above, for a role session (`principal` is the assumed-role principal).
+  Result<SessionCredentials> createSession(store::Tx& tx, const Principal& principal,
+                                           std::chrono::seconds duration,
+                                           std::optional<SysTime> mfa_time,
+                                           const SessionInfo& session);
   /// Checks the session token a request presents for `cred` at `now`: InvalidClientTokenId
   /// when missing or wrong, ExpiredToken when past its expiry. Long-term keys pass.
   static Result<void> checkSessionToken(const Credential& cred, const std::string& token,
@@ -112,6 +132,10 @@ class Identity {
 
  private:
   std::optional<Credential> load(const std::string& access_key_id);
+  Result<SessionCredentials> createSessionRow(store::Tx& tx, const Principal& principal,
+                                              std::chrono::seconds duration,
+                                              std::optional<SysTime> mfa_time,
+                                              const SessionInfo* session);
 
   store::Store& db_;
   const crypto::Barrier& barrier_;

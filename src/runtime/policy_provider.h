@@ -23,6 +23,13 @@ struct PrincipalPolicies {
   std::vector<std::pair<std::string, std::string>> tags;
   /// False when the principal no longer exists (deleted user): every request is denied.
   bool exists = true;
+  /// Role sessions: the session policies (inline and managed) that narrow the role's
+  /// permissions; empty = not narrowed. Filled by effectivePolicies().
+  std::vector<std::shared_ptr<const iam::CompiledPolicy>> session;
+  /// Role sessions: the assumed role's ARN. Filled by effectivePolicies().
+  std::string role_arn;
+  /// Role sessions: the session's source identity (aws:SourceIdentity), or empty.
+  std::string source_identity;
 };
 
 class PolicyProvider {
@@ -31,6 +38,20 @@ class PolicyProvider {
   /// The policies of `principal` (an IAM user today; roles when STS lands). Reads its own
   /// snapshot; never called inside a write transaction of the same thread.
   virtual PrincipalPolicies policiesFor(const Principal& principal) = 0;
+  /// The compiled session policies of a role session of `account`: the inline document
+  /// (cached under `session_key`) and the managed policies named by ARN. A policy that no
+  /// longer exists or cannot be compiled yields a policy that allows nothing (fail closed).
+  virtual std::vector<std::shared_ptr<const iam::CompiledPolicy>> sessionPolicies(
+      const std::string& account, const std::string& session_key, const std::string& inline_policy,
+      const std::vector<std::string>& policy_arns) = 0;
 };
+
+class Services;
+
+/// Everything that decides what `principal` may do: policiesFor() plus, for role sessions, the
+/// session policies, the role ARN, the source identity and the session tags (which override
+/// the role's tags of the same key). Never inside a write transaction of the same thread.
+/// Defined in iam_authorizer.cc.
+PrincipalPolicies effectivePolicies(Services& services, const Principal& principal);
 
 }  // namespace citadel::runtime

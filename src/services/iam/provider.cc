@@ -2,6 +2,7 @@
 #include "services/iam/provider.h"
 
 #include "core/encoding.h"
+#include "crypto/crypto.h"
 #include "services/iam/internal.h"
 
 namespace citadel::iamsvc {
@@ -16,7 +17,69 @@ std::string roleNameOfSession(const std::string& arn) {
   return rest.substr(0, rest.find('/'));
 }
 
+/// A policy that allows nothing: stands for a session policy that cannot be used.
+std::shared_ptr<const iam::CompiledPolicy> allowsNothing() {
+  static const auto kPolicy =
+      iam::CompiledPolicy::compile(R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny",)"
+                                   R"("NotAction":"*","Resource":"*"}]})",
+                                   iam::PolicyKind::kSession, "session:unusable")
+          .value();
+  return kPolicy;
+}
+
+iam::PolicyCache& trustCache() {
+  static iam::PolicyCache cache;
+  return cache;
+}
+
 }  // namespace
+
+std::optional<RoleForSts> findRoleForSts(store::Tx& tx, const std::string& role_arn) {
+  auto e = findEntityByArn(tx, role_arn);
+  if (!e || e->kind != "role") return std::nullopt;
+  RoleForSts r;
+  r.account_id = e->account_id;
+  r.arn = e->arn;
+  r.id = e->id;
+  r.name = e->name;
+  r.trust_policy = e->trust_policy;
+  r.max_session = e->max_session;
+  return r;
+}
+
+Result<std::shared_ptr<const iam::CompiledPolicy>> compiledTrustPolicy(const RoleForSts& role) {
+  return trustCache().get("trust:" + role.id, crypto::sha256Hex(role.trust_policy),
+                          role.trust_policy, iam::PolicyKind::kTrust);
+}
+
+bool managedPolicyExists(store::Tx& tx, const std::string& account, const std::string& arn) {
+  return findPolicy(tx, account, arn).has_value();
+}
+
+std::vector<std::shared_ptr<const iam::CompiledPolicy>> IamPolicyProvider::sessionPolicies(
+    const std::string& account, const std::string& session_key, const std::string& inline_policy,
+    const std::vector<std::string>& policy_arns) {
+  std::vector<std::shared_ptr<const iam::CompiledPolicy>> out;
+  if (!inline_policy.empty()) {
+    auto compiled =
+        cache_.get("session:" + session_key, "1", inline_policy, iam::PolicyKind::kSession);
+    out.push_back(compiled.ok() ? std::move(compiled).value() : allowsNothing());
+  }
+  if (policy_arns.empty()) return out;
+  auto tx = db_.begin(false);
+  for (const auto& arn : policy_arns) {
+    auto p = findPolicy(*tx, account, arn);
+    std::optional<std::string> doc;
+    if (p) doc = policyDocument(*tx, p->id, p->default_version);
+    if (!doc) {
+      out.push_back(allowsNothing());
+      continue;
+    }
+    auto compiled = cache_.get(p->id, p->default_version, *doc, iam::PolicyKind::kIdentity);
+    out.push_back(compiled.ok() ? std::move(compiled).value() : allowsNothing());
+  }
+  return out;
+}
 
 runtime::PrincipalPolicies IamPolicyProvider::policiesFor(const runtime::Principal& principal) {
   runtime::PrincipalPolicies out;
