@@ -99,6 +99,32 @@ class AssumeRoleTest(unittest.TestCase):
         _, with_policy = self.user("bob", allow("sts:AssumeRole", role_arn))
         with_policy.assume_role(RoleArn=role_arn, RoleSessionName="s1")
 
+    def test_cross_account_needs_trust_and_identity_policy(self):
+        _, other = harness.run_admin("create-account", data_dir=self.s.data_dir)
+        other_acct = other["CITADEL_ACCOUNT_ID"]
+        other_iam = self.s.client("iam", access_key=other["AWS_ACCESS_KEY_ID"],
+                                  secret_key=other["AWS_SECRET_ACCESS_KEY"])
+        other_iam.create_user(UserName="in-other")
+        alice_arn, alice = self.user("alice")
+        bob_arn, bob = self.user("bob", allow("sts:AssumeRole"))
+        role_arn = other_iam.create_role(
+            RoleName="cross", AssumeRolePolicyDocument=trust([alice_arn, bob_arn]))["Role"]["Arn"]
+        other_iam.put_role_policy(RoleName="cross", PolicyName="p",
+                                  PolicyDocument=allow("iam:ListUsers"))
+        # The trust policy names alice, but her own account grants her nothing.
+        self.assert_error("AccessDenied", alice.assume_role, RoleArn=role_arn,
+                          RoleSessionName="xs")
+        out = bob.assume_role(RoleArn=role_arn, RoleSessionName="xs")
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         f"arn:aws:sts::{other_acct}:assumed-role/cross/xs")
+        names = [u["UserName"]
+                 for u in self.session_client("iam", out["Credentials"]).list_users()["Users"]]
+        self.assertEqual(names, ["in-other"])
+        # An identity policy alone is not enough either.
+        role2 = other_iam.create_role(RoleName="untrusting",
+                                      AssumeRolePolicyDocument=trust(alice_arn))["Role"]["Arn"]
+        self.assert_error("AccessDenied", bob.assume_role, RoleArn=role2, RoleSessionName="xs")
+
     def test_root_cannot_assume_roles(self):
         role_arn = self.role("r", trust(f"arn:aws:iam::{self.acct}:root"))
         msg = self.assert_error("AccessDenied", self.s.client("sts").assume_role,

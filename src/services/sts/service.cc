@@ -333,8 +333,9 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
       "arn:aws:sts::" + role->account_id + ":assumed-role/" + role->name + "/" + session_name;
   assumed.principal_id = role->id + ":" + session_name;
   assumed.user_name = session_name;
+  // The new session is MFA-authenticated only by its own SerialNumber/TokenCode (not yet
+  // supported), never by inheriting the caller's MFA: conditions requiring MFA fail closed.
   std::optional<SysTime> mfa;
-  if (caller.mfa_authenticated) mfa = caller.mfa_time;
   TRY_ASSIGN(auto creds, services.identity.createSession(
                              tx, assumed, std::chrono::seconds(duration), mfa, session));
   ctx.resources.push_back({"AWS::IAM::Role", role->arn});
