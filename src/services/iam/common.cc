@@ -233,4 +233,35 @@ Result<void> validateIdentityPolicy(const std::string& document, iam::PolicySize
   return okResult();
 }
 
+runtime::Handler tagEntity(const char* kind, const char* name_member) {
+  return [kind, name_member](RequestContext& ctx, const json::value& in) -> Result<json::value> {
+    auto& tx = ctx.tx();
+    TRY_ASSIGN(Entity e, requireEntity(tx, kind, ctx.account_id, str(in, name_member)));
+    TRY_VOID(putTags(tx, e.id, in.as_object().if_contains("Tags")));
+    return json::value(json::object{});
+  };
+}
+
+runtime::Handler untagEntity(const char* kind, const char* name_member) {
+  return [kind, name_member](RequestContext& ctx, const json::value& in) -> Result<json::value> {
+    auto& tx = ctx.tx();
+    TRY_ASSIGN(Entity e, requireEntity(tx, kind, ctx.account_id, str(in, name_member)));
+    removeTags(tx, e.id, in.as_object().if_contains("TagKeys"));
+    return json::value(json::object{});
+  };
+}
+
+runtime::Handler listEntityTags(const char* kind, const char* name_member) {
+  return [kind, name_member](RequestContext& ctx, const json::value& in) -> Result<json::value> {
+    auto& tx = ctx.tx();
+    TRY_ASSIGN(Entity e, requireEntity(tx, kind, ctx.account_id, str(in, name_member)));
+    std::vector<std::pair<std::string, json::value>> items;
+    for (auto& t : tagsOf(tx, e.id))
+      items.emplace_back(std::string(t.as_object().at("Key").as_string()), t);
+    json::object out;
+    page(out, "Tags", std::move(items), in);
+    return json::value(std::move(out));
+  };
+}
+
 }  // namespace citadel::iamsvc

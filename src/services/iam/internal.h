@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "iam/policy.h"
 #include "runtime/context.h"
+#include "runtime/registry.h"
 #include "store/store.h"
 
 namespace citadel::iamsvc {
@@ -93,6 +94,11 @@ json::array tagsOf(store::Tx& tx, const std::string& entity_id);
 Result<void> putTags(store::Tx& tx, const std::string& entity_id, const json::value* tags);
 /// Removes tags by key.
 void removeTags(store::Tx& tx, const std::string& entity_id, const json::value* keys);
+/// Tag<Kind> / Untag<Kind> / List<Kind>Tags for an entity kind ("user", "role") whose name is
+/// the input member `name_member` ("UserName", "RoleName").
+runtime::Handler tagEntity(const char* kind, const char* name_member);
+runtime::Handler untagEntity(const char* kind, const char* name_member);
+runtime::Handler listEntityTags(const char* kind, const char* name_member);
 
 /// A PermissionsBoundary structure for an ARN.
 json::object boundaryDoc(const std::string& arn);
@@ -117,9 +123,6 @@ Result<json::value> getUser(RequestContext&, const json::value&);
 Result<json::value> listUsers(RequestContext&, const json::value&);
 Result<json::value> updateUser(RequestContext&, const json::value&);
 Result<json::value> deleteUser(RequestContext&, const json::value&);
-Result<json::value> tagUser(RequestContext&, const json::value&);
-Result<json::value> untagUser(RequestContext&, const json::value&);
-Result<json::value> listUserTags(RequestContext&, const json::value&);
 Result<json::value> createGroup(RequestContext&, const json::value&);
 Result<json::value> getGroup(RequestContext&, const json::value&);
 Result<json::value> listGroups(RequestContext&, const json::value&);
@@ -140,9 +143,6 @@ Result<json::value> listRoles(RequestContext&, const json::value&);
 Result<json::value> updateRole(RequestContext&, const json::value&);
 Result<json::value> deleteRole(RequestContext&, const json::value&);
 Result<json::value> updateAssumeRolePolicy(RequestContext&, const json::value&);
-Result<json::value> tagRole(RequestContext&, const json::value&);
-Result<json::value> untagRole(RequestContext&, const json::value&);
-Result<json::value> listRoleTags(RequestContext&, const json::value&);
 
 // Handlers (policies.cc).
 Result<json::value> createPolicy(RequestContext&, const json::value&);

@@ -118,29 +118,4 @@ Result<json::value> updateAssumeRolePolicy(RequestContext& ctx, const json::valu
   return json::value(json::object{});
 }
 
-Result<json::value> tagRole(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "role", ctx.account_id, str(in, "RoleName")));
-  TRY_VOID(putTags(tx, e.id, in.as_object().if_contains("Tags")));
-  return json::value(json::object{});
-}
-
-Result<json::value> untagRole(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "role", ctx.account_id, str(in, "RoleName")));
-  removeTags(tx, e.id, in.as_object().if_contains("TagKeys"));
-  return json::value(json::object{});
-}
-
-Result<json::value> listRoleTags(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "role", ctx.account_id, str(in, "RoleName")));
-  std::vector<std::pair<std::string, json::value>> items;
-  for (auto& t : tagsOf(tx, e.id))
-    items.emplace_back(std::string(t.as_object().at("Key").as_string()), t);
-  json::object out;
-  page(out, "Tags", std::move(items), in);
-  return json::value(std::move(out));
-}
-
 }  // namespace citadel::iamsvc

@@ -105,9 +105,9 @@ runtime::ServiceSpec makeIam() {
   o["ListUsers"] = op(listUsers, true);
   o["UpdateUser"] = op(updateUser, false, user);
   o["DeleteUser"] = op(deleteUser, false, user);
-  o["TagUser"] = op(tagUser, false, user);
-  o["UntagUser"] = op(untagUser, false, user);
-  o["ListUserTags"] = op(listUserTags, true, user);
+  o["TagUser"] = op(tagEntity("user", "UserName"), false, user);
+  o["UntagUser"] = op(untagEntity("user", "UserName"), false, user);
+  o["ListUserTags"] = op(listEntityTags("user", "UserName"), true, user);
 
   o["CreateGroup"] = op(createGroup, false, newArn("group", "GroupName"));
   o["GetGroup"] = op(getGroup, true, group);
@@ -123,9 +123,9 @@ runtime::ServiceSpec makeIam() {
   o["UpdateRole"] = op(updateRole, false, role);
   o["DeleteRole"] = op(deleteRole, false, role);
   o["UpdateAssumeRolePolicy"] = op(updateAssumeRolePolicy, false, role);
-  o["TagRole"] = op(tagRole, false, role);
-  o["UntagRole"] = op(untagRole, false, role);
-  o["ListRoleTags"] = op(listRoleTags, true, role);
+  o["TagRole"] = op(tagEntity("role", "RoleName"), false, role);
+  o["UntagRole"] = op(untagEntity("role", "RoleName"), false, role);
+  o["ListRoleTags"] = op(listEntityTags("role", "RoleName"), true, role);
 
   o["CreatePolicy"] = op(createPolicy, false, newArn("policy", "PolicyName"));
   o["GetPolicy"] = op(getPolicy, true, policyArn);

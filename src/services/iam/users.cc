@@ -163,31 +163,6 @@ Result<json::value> deleteUser(RequestContext& ctx, const json::value& in) {
   return json::value(json::object{});
 }
 
-Result<json::value> tagUser(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "user", ctx.account_id, str(in, "UserName")));
-  TRY_VOID(putTags(tx, e.id, in.as_object().if_contains("Tags")));
-  return json::value(json::object{});
-}
-
-Result<json::value> untagUser(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "user", ctx.account_id, str(in, "UserName")));
-  removeTags(tx, e.id, in.as_object().if_contains("TagKeys"));
-  return json::value(json::object{});
-}
-
-Result<json::value> listUserTags(RequestContext& ctx, const json::value& in) {
-  auto& tx = ctx.tx();
-  TRY_ASSIGN(Entity e, requireEntity(tx, "user", ctx.account_id, str(in, "UserName")));
-  std::vector<std::pair<std::string, json::value>> items;
-  for (auto& t : tagsOf(tx, e.id))
-    items.emplace_back(std::string(t.as_object().at("Key").as_string()), t);
-  json::object out;
-  page(out, "Tags", std::move(items), in);
-  return json::value(std::move(out));
-}
-
 // ---- groups -------------------------------------------------------------------------------
 
 Result<json::value> createGroup(RequestContext& ctx, const json::value& in) {
