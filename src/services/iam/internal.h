@@ -14,6 +14,10 @@
 #include "runtime/registry.h"
 #include "store/store.h"
 
+namespace citadel::crypto {
+class Barrier;
+}  // namespace citadel::crypto
+
 namespace citadel::iamsvc {
 
 namespace json = boost::json;
@@ -144,6 +148,19 @@ Result<json::value> updateRole(RequestContext&, const json::value&);
 Result<json::value> deleteRole(RequestContext&, const json::value&);
 Result<json::value> updateAssumeRolePolicy(RequestContext&, const json::value&);
 
+// Handlers (mfa.cc).
+Result<json::value> createVirtualMfaDevice(RequestContext&, const json::value&);
+Result<json::value> enableMfaDevice(RequestContext&, const json::value&);
+Result<json::value> deactivateMfaDevice(RequestContext&, const json::value&);
+Result<json::value> deleteVirtualMfaDevice(RequestContext&, const json::value&);
+Result<json::value> listMfaDevices(RequestContext&, const json::value&);
+Result<json::value> listVirtualMfaDevices(RequestContext&, const json::value&);
+/// Checks a TokenCode against the caller's own MFA device `serial` at `now` and spends it (a
+/// code is accepted once): AccessDenied with AWS's message otherwise. Used by STS.
+Result<void> verifyMfaCode(store::Tx& tx, const crypto::Barrier& barrier,
+                           const runtime::Principal& caller, const std::string& serial,
+                           const std::string& code, SysTime now);
+
 // Handlers (policies.cc).
 Result<json::value> createPolicy(RequestContext&, const json::value&);
 Result<json::value> getPolicy(RequestContext&, const json::value&);
@@ -174,5 +191,12 @@ Result<void> checkBoundary(store::Tx& tx, const std::string& account, const std:
 
 /// Capitalized kind for AWS's input member names: "User", "Group", "Role".
 std::string kindTitle(const std::string& kind);
+
+// Handlers (simulator.cc).
+/// SimulatePrincipalPolicy: a user's, group's or role's policies (plus PolicyInputList) judged
+/// by the enforcement evaluator.
+Result<json::value> simulatePrincipalPolicy(RequestContext&, const json::value&);
+/// SimulateCustomPolicy: policies given inline (identity, boundary, resource).
+Result<json::value> simulateCustomPolicy(RequestContext&, const json::value&);
 
 }  // namespace citadel::iamsvc
