@@ -14,6 +14,10 @@
 #include "runtime/registry.h"
 #include "store/store.h"
 
+namespace citadel::crypto {
+class Barrier;
+}  // namespace citadel::crypto
+
 namespace citadel::iamsvc {
 
 namespace json = boost::json;
@@ -143,6 +147,19 @@ Result<json::value> listRoles(RequestContext&, const json::value&);
 Result<json::value> updateRole(RequestContext&, const json::value&);
 Result<json::value> deleteRole(RequestContext&, const json::value&);
 Result<json::value> updateAssumeRolePolicy(RequestContext&, const json::value&);
+
+// Handlers (mfa.cc).
+Result<json::value> createVirtualMfaDevice(RequestContext&, const json::value&);
+Result<json::value> enableMfaDevice(RequestContext&, const json::value&);
+Result<json::value> deactivateMfaDevice(RequestContext&, const json::value&);
+Result<json::value> deleteVirtualMfaDevice(RequestContext&, const json::value&);
+Result<json::value> listMfaDevices(RequestContext&, const json::value&);
+Result<json::value> listVirtualMfaDevices(RequestContext&, const json::value&);
+/// Checks a TokenCode against the caller's own MFA device `serial` at `now` and spends it (a
+/// code is accepted once): AccessDenied with AWS's message otherwise. Used by STS.
+Result<void> verifyMfaCode(store::Tx& tx, const crypto::Barrier& barrier,
+                           const runtime::Principal& caller, const std::string& serial,
+                           const std::string& code, SysTime now);
 
 // Handlers (policies.cc).
 Result<json::value> createPolicy(RequestContext&, const json::value&);

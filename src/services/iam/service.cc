@@ -48,6 +48,16 @@ constexpr const char* kSchemaV1 =
     "('ANPAIWMBCKSKIEE64ZLYK', 'v1', '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
     "\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}', 1423250000000);";
 
+// Virtual MFA devices: the TOTP seed sealed by the barrier (AAD = the serial number, the
+// device ARN); user_id is the assigned user's id (the account id for root), '' = unassigned;
+// last_step is the latest TOTP step accepted, so a code is never accepted twice.
+constexpr const char* kSchemaV2 =
+    "CREATE TABLE iam_mfa_devices (serial TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
+    "name TEXT NOT NULL, path TEXT NOT NULL, seed BLOB NOT NULL, "
+    "user_id TEXT NOT NULL DEFAULT '', enable_ms INTEGER NOT NULL DEFAULT 0, "
+    "created_ms INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT -1);"
+    "CREATE INDEX iam_mfa_devices_user ON iam_mfa_devices(user_id);";
+
 /// The ARN of a named entity (with its stored path when it exists, else path "/").
 ResourceFn entityArn(std::string kind, std::string member) {
   return [kind, member](const RequestContext& ctx, const json::value& in) {
@@ -95,6 +105,7 @@ runtime::ServiceSpec makeIam() {
   s.iam_prefix = "iam";
   s.throttle_code = "Throttling";
   s.migrations.push_back({"iam", 1, kSchemaV1});
+  s.migrations.push_back({"iam", 2, kSchemaV2});
   auto& o = s.operations;
   auto user = entityArn("user", "UserName");
   auto group = entityArn("group", "GroupName");
@@ -126,6 +137,18 @@ runtime::ServiceSpec makeIam() {
   o["TagRole"] = op(tagEntity("role", "RoleName"), false, role);
   o["UntagRole"] = op(untagEntity("role", "RoleName"), false, role);
   o["ListRoleTags"] = op(listEntityTags("role", "RoleName"), true, role);
+
+  auto mfa = [](const RequestContext& ctx, const json::value& in) {
+    std::string serial = str(in, "SerialNumber");
+    return std::vector<std::string>{serial.empty() ? ctx.principal.arn : serial};
+  };
+  o["CreateVirtualMFADevice"] =
+      op(createVirtualMfaDevice, false, newArn("mfa", "VirtualMFADeviceName"));
+  o["EnableMFADevice"] = op(enableMfaDevice, false, user);
+  o["DeactivateMFADevice"] = op(deactivateMfaDevice, false, user);
+  o["DeleteVirtualMFADevice"] = op(deleteVirtualMfaDevice, false, mfa);
+  o["ListMFADevices"] = op(listMfaDevices, true, user);
+  o["ListVirtualMFADevices"] = op(listVirtualMfaDevices, true);
 
   o["CreatePolicy"] = op(createPolicy, false, newArn("policy", "PolicyName"));
   o["GetPolicy"] = op(getPolicy, true, policyArn);

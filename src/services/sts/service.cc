@@ -9,6 +9,7 @@
 #include "runtime/identity.h"
 #include "runtime/registry.h"
 #include "runtime/services.h"
+#include "services/iam/internal.h"
 #include "services/iam/provider.h"
 
 namespace citadel::sts {
@@ -27,6 +28,20 @@ Result<json::value> getCallerIdentity(RequestContext& ctx, const json::value&) {
   return json::value(std::move(out));
 }
 
+std::string member(const json::object& o, const char* name);
+
+/// SerialNumber and TokenCode come together (AWS's ValidationError otherwise).
+Result<void> checkMfaMembers(const json::object& o) {
+  if (o.contains("SerialNumber") != o.contains("TokenCode"))
+    return AwsError{"ValidationError",
+                    o.contains("SerialNumber") ? "TokenCode is required when SerialNumber is set."
+                                               : "SerialNumber is required when TokenCode is set.",
+                    400,
+                    true,
+                    {}};
+  return okResult();
+}
+
 // AWS: GetSessionToken lasts 900–129,600 s (default 43,200) for IAM users and at most
 // 3,600 s for an account's root user; session credentials cannot call it again.
 Result<json::value> getSessionToken(RequestContext& ctx, const json::value& in) {
@@ -35,13 +50,6 @@ Result<json::value> getSessionToken(RequestContext& ctx, const json::value& in) 
     return AwsError{
         "AccessDenied", "Cannot call GetSessionToken with session credentials", 403, true, {}};
   const json::object& o = in.as_object();
-  if (o.contains("SerialNumber") || o.contains("TokenCode"))
-    return AwsError{"NotImplemented",
-                    "GetSessionToken with SerialNumber/TokenCode needs virtual MFA devices, which "
-                    "citadel does not implement yet.",
-                    501,
-                    false,
-                    {}};
   const bool root = p.type == runtime::Principal::Type::kRoot;
   int64_t max = root ? 3600 : 129600;
   int64_t duration = root ? 3600 : 43200;
@@ -55,8 +63,16 @@ Result<json::value> getSessionToken(RequestContext& ctx, const json::value& in) 
                     400,
                     true,
                     {}};
-  TRY_ASSIGN(auto creds, ctx.services->identity.createSession(
-                             ctx.tx(), p, std::chrono::seconds(duration), std::nullopt));
+  // With SerialNumber and TokenCode, the code of the caller's own device makes an MFA session.
+  std::optional<SysTime> mfa;
+  TRY_VOID(checkMfaMembers(o));
+  if (o.contains("SerialNumber")) {
+    TRY_VOID(iamsvc::verifyMfaCode(ctx.tx(), ctx.services->barrier, p, member(o, "SerialNumber"),
+                                   member(o, "TokenCode"), ctx.time));
+    mfa = ctx.time;
+  }
+  TRY_ASSIGN(auto creds, ctx.services->identity.createSession(ctx.tx(), p,
+                                                              std::chrono::seconds(duration), mfa));
   json::object c;
   c["AccessKeyId"] = creds.access_key_id;
   c["SecretAccessKey"] = creds.secret_access_key;
@@ -144,13 +160,7 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
   if (caller.type != runtime::Principal::Type::kIamUser &&
       caller.type != runtime::Principal::Type::kAssumedRole)
     return notAuthorized(caller, "sts:AssumeRole", role_arn);
-  if (o.contains("SerialNumber") || o.contains("TokenCode"))
-    return AwsError{"NotImplemented",
-                    "AssumeRole with SerialNumber/TokenCode needs virtual MFA devices, which "
-                    "citadel does not implement yet.",
-                    501,
-                    false,
-                    {}};
+  TRY_VOID(checkMfaMembers(o));
 
   // The caller's side, read before the request's write transaction begins.
   runtime::PrincipalPolicies caller_policies = runtime::effectivePolicies(services, caller);
@@ -254,6 +264,14 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
 
   // The role and its trust policy (an unknown role is not revealed).
   auto& tx = ctx.tx();
+  // MFA: the code of the caller's own device; the trust policy then sees
+  // aws:MultiFactorAuthPresent true (age 0) and the session is MFA-authenticated.
+  std::optional<SysTime> mfa;
+  if (o.contains("SerialNumber")) {
+    TRY_VOID(iamsvc::verifyMfaCode(tx, services.barrier, caller, member(o, "SerialNumber"),
+                                   member(o, "TokenCode"), ctx.time));
+    mfa = ctx.time;
+  }
   auto role = iamsvc::findRoleForSts(tx, role_arn);
   if (!role) return notAuthorized(caller, "sts:AssumeRole", role_arn);
   auto trust = iamsvc::compiledTrustPolicy(*role);
@@ -284,6 +302,10 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
   runtime::IamAuthorizer::fillVpcKeys(ctx, services.config.source_vpc_header,
                                       services.config.source_vpce_header, keys);
   iam::addPrincipalKeys(req.principal, keys);
+  if (mfa) {
+    keys.set("aws:MultiFactorAuthPresent", "true");
+    keys.set("aws:MultiFactorAuthAge", "0");
+  }
   if (!caller_policies.source_identity.empty())
     keys.set("aws:SourceIdentity", caller_policies.source_identity);
   if (o.contains("ExternalId")) keys.set("sts:ExternalId", member(o, "ExternalId"));
@@ -333,9 +355,8 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
       "arn:aws:sts::" + role->account_id + ":assumed-role/" + role->name + "/" + session_name;
   assumed.principal_id = role->id + ":" + session_name;
   assumed.user_name = session_name;
-  // The new session is MFA-authenticated only by its own SerialNumber/TokenCode (not yet
-  // supported), never by inheriting the caller's MFA: conditions requiring MFA fail closed.
-  std::optional<SysTime> mfa;
+  // The new session is MFA-authenticated only by its own SerialNumber/TokenCode, never by
+  // inheriting the caller's MFA: conditions requiring MFA fail closed.
   TRY_ASSIGN(auto creds, services.identity.createSession(
                              tx, assumed, std::chrono::seconds(duration), mfa, session));
   ctx.resources.push_back({"AWS::IAM::Role", role->arn});
