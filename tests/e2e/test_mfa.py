@@ -101,6 +101,13 @@ class MfaTest(unittest.TestCase):
         self.assertEqual(len(base64.b32decode(seed)), 40)
         self.assert_error("EntityAlreadyExists", self.iam.create_virtual_mfa_device,
                           VirtualMFADeviceName="alice-phone", Path="/team/")
+        # The seed is secret: CloudTrail's record of the call does not carry it.
+        events = self.s.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateVirtualMFADevice"}])["Events"]
+        self.assertTrue(events)
+        for event in events:
+            self.assertNotIn(seed, event["CloudTrailEvent"])
+            self.assertNotIn(base64.b64encode(seed.encode()).decode(), event["CloudTrailEvent"])
 
         unassigned = self.iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")
         self.assertEqual([d["SerialNumber"] for d in unassigned["VirtualMFADevices"]], [serial])
