@@ -61,11 +61,11 @@ class SessionTokenTest(unittest.TestCase):
             sts.get_session_token()
         self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
-    def test_mfa_codes_are_refused_until_mfa_devices_exist(self):
+    def test_mfa_code_for_a_device_the_caller_does_not_have_is_refused(self):
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             self.session(SerialNumber=f"arn:aws:iam::{self.s.account_id}:mfa/dev",
                          TokenCode="123456")
-        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
 
 if __name__ == "__main__":
