@@ -143,6 +143,8 @@ class MfaTest(unittest.TestCase):
 
         self.assert_error("DeleteConflict", self.iam.delete_virtual_mfa_device,
                           SerialNumber=serial)
+        # Nor can the user go while the device is assigned to it.
+        self.assert_error("DeleteConflict", self.iam.delete_user, UserName="alice")
         self.assert_error("NoSuchEntity", self.iam.deactivate_mfa_device, UserName="bob",
                           SerialNumber=serial)
         self.iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial)

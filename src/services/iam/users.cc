@@ -158,6 +158,9 @@ Result<json::value> deleteUser(RequestContext& ctx, const json::value& in) {
     return deleteConflict("Cannot delete entity, must detach all policies first.");
   if (!tx.query("SELECT 1 FROM iam_group_members WHERE user_id = ?", {e.id}).empty())
     return deleteConflict("Cannot delete entity, must remove user from all groups first.");
+  // AWS: a user with an assigned MFA device cannot be deleted until it is deactivated.
+  if (!tx.query("SELECT 1 FROM iam_mfa_devices WHERE user_id = ?", {e.id}).empty())
+    return deleteConflict("Cannot delete entity, must delete MFA device first.");
   tx.exec("DELETE FROM iam_tags WHERE entity_id = ?", {e.id});
   tx.exec("DELETE FROM iam_entities WHERE id = ?", {e.id});
   return json::value(json::object{});
