@@ -253,13 +253,15 @@ class CustomSimulationTest(SimulatorTestBase):
         deny_nothing = doc({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})
         kwargs = dict(PolicyInputList=[deny_nothing], ActionNames=["s3:GetObject"],
                       ResourceArns=["arn:aws:s3:::b/k"], ResourcePolicy=resource_policy)
-        r = self.iam.simulate_custom_policy(CallerArn=caller, ResourceOwner=f"arn:aws:iam::{self.acct}:root",
-                                            **kwargs)["EvaluationResults"][0]
+        r = self.iam.simulate_custom_policy(
+            CallerArn=caller, ResourceOwner=f"arn:aws:iam::{self.acct}:root",
+            **kwargs)["EvaluationResults"][0]
         self.assertEqual(r["EvalDecision"], "allowed")
         self.assertEqual(r["MatchedStatements"][0]["SourcePolicyType"], "resource")
         # Cross-account: the resource policy alone is not enough.
-        r = self.iam.simulate_custom_policy(CallerArn=caller, ResourceOwner="arn:aws:iam::999999999999:root",
-                                            **kwargs)["EvaluationResults"][0]
+        r = self.iam.simulate_custom_policy(
+            CallerArn=caller, ResourceOwner="arn:aws:iam::999999999999:root",
+            **kwargs)["EvaluationResults"][0]
         self.assertEqual(r["EvalDecision"], "implicitDeny")
 
     def test_statement_object_positions(self):

@@ -66,7 +66,8 @@ std::vector<std::pair<Position, Position>> statementSpans(const std::string& doc
         ++i;
       } else if (c == '"') {
         in_string = false;
-        if (depth == 1 && !in_statement) last_key = doc.substr(string_start + 1, i - string_start - 1);
+        if (depth == 1 && !in_statement)
+          last_key = doc.substr(string_start + 1, i - string_start - 1);
       }
       continue;
     }
@@ -166,9 +167,9 @@ struct Simulation {
 
 /// Compiles input documents (PolicyInputList ...) and records them as `member.N`.
 Result<std::vector<const iam::CompiledPolicy*>> compileInputs(Simulation& sim,
-                                                             const json::value& in,
-                                                             const char* member,
-                                                             iam::PolicyKind kind) {
+                                                              const json::value& in,
+                                                              const char* member,
+                                                              iam::PolicyKind kind) {
   std::vector<const iam::CompiledPolicy*> out;
   auto docs = strings(in, member);
   for (size_t i = 0; i < docs.size(); ++i) {
@@ -198,8 +199,8 @@ Source sourceOf(store::Tx& tx, const std::string& compiled_id) {
   }
   std::string policy_id = compiled_id;
   if (policy_id.rfind("boundary:", 0) == 0) policy_id = policy_id.substr(9);
-  auto row =
-      tx.query("SELECT name, account_id, default_version FROM iam_policies WHERE id = ?", {policy_id});
+  auto row = tx.query("SELECT name, account_id, default_version FROM iam_policies WHERE id = ?",
+                      {policy_id});
   if (row.empty()) {
     s.id = compiled_id;
     s.type = "none";
@@ -227,8 +228,8 @@ std::vector<std::shared_ptr<const iam::CompiledPolicy>> groupPolicies(store::Tx&
                                                                       const std::string& id) {
   static iam::PolicyCache cache;
   std::vector<std::shared_ptr<const iam::CompiledPolicy>> out;
-  for (const auto& r : tx.query(
-           "SELECT name, document, rev FROM iam_inline_policies WHERE entity_id = ?", {id})) {
+  for (const auto& r :
+       tx.query("SELECT name, document, rev FROM iam_inline_policies WHERE entity_id = ?", {id})) {
     auto c = cache.get("inline:" + id + ":" + r.text(0), r.text(2), r.text(1),
                        iam::PolicyKind::kIdentity);
     if (c.ok()) out.push_back(std::move(c).value());
@@ -274,9 +275,12 @@ std::vector<std::string> missingKeys(const Simulation& sim, std::string_view act
 
 const char* decisionName(iam::Decision d) {
   switch (d) {
-    case iam::Decision::kAllow: return "allowed";
-    case iam::Decision::kExplicitDeny: return "explicitDeny";
-    case iam::Decision::kImplicitDeny: return "implicitDeny";
+    case iam::Decision::kAllow:
+      return "allowed";
+    case iam::Decision::kExplicitDeny:
+      return "explicitDeny";
+    case iam::Decision::kImplicitDeny:
+      return "implicitDeny";
   }
   return "implicitDeny";
 }
@@ -358,8 +362,7 @@ json::value run(Simulation& sim, const json::value& in) {
 
 /// ResourcePolicy, ResourceOwner, PermissionsBoundaryPolicyInputList and PolicyInputList.
 Result<void> addInputPolicies(Simulation& sim, const json::value& in) {
-  TRY_ASSIGN(auto identity,
-             compileInputs(sim, in, "PolicyInputList", iam::PolicyKind::kIdentity));
+  TRY_ASSIGN(auto identity, compileInputs(sim, in, "PolicyInputList", iam::PolicyKind::kIdentity));
   for (const auto* p : identity) sim.base.identity_policies.push_back(p);
   TRY_ASSIGN(auto boundaries, compileInputs(sim, in, "PermissionsBoundaryPolicyInputList",
                                             iam::PolicyKind::kBoundary));
@@ -368,9 +371,8 @@ Result<void> addInputPolicies(Simulation& sim, const json::value& in) {
   if (!boundaries.empty()) sim.base.permissions_boundary = boundaries[0];
   std::string resource_policy = str(in, "ResourcePolicy");
   if (!resource_policy.empty()) {
-    TRY_ASSIGN(auto compiled, iam::CompiledPolicy::compile(resource_policy,
-                                                           iam::PolicyKind::kResource,
-                                                           "ResourcePolicy"));
+    TRY_ASSIGN(auto compiled, iam::CompiledPolicy::compile(
+                                  resource_policy, iam::PolicyKind::kResource, "ResourcePolicy"));
     sim.sources[compiled.get()] = {"ResourcePolicy", "resource", resource_policy};
     sim.base.resource_policy = compiled.get();
     sim.owned.push_back(std::move(compiled));
