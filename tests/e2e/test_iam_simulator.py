@@ -32,9 +32,10 @@ class SimulatorTestBase(unittest.TestCase):
                                secret_key=key["SecretAccessKey"])
         return arn, client
 
-    def simulate(self, arn, action, **kwargs):
-        out = self.iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=[action],
-                                                 **kwargs)
+    def simulate(self, arn, action=None, **kwargs):
+        if action:
+            kwargs["ActionNames"] = [action]
+        out = self.iam.simulate_principal_policy(PolicySourceArn=arn, **kwargs)
         self.assertEqual(len(out["EvaluationResults"]), 1)
         return out["EvaluationResults"][0]
 
@@ -166,6 +167,21 @@ class PrincipalSimulationTest(SimulatorTestBase):
         self.assertEqual(r["EvalDecision"], "allowed")
         self.assertEqual(r["MatchedStatements"][0]["SourcePolicyId"], "AdministratorAccess")
         self.assertEqual(r["MatchedStatements"][0]["SourcePolicyType"], "aws-managed")
+
+    def test_caller_arn_with_resource_policy(self):
+        arn, _ = self.make_user("david")
+        bob = f"arn:aws:iam::{self.acct}:user/bob"
+        resource_policy = doc({"Effect": "Allow", "Principal": {"AWS": bob},
+                               "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})
+        kwargs = dict(ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::b/k"],
+                      ResourcePolicy=resource_policy)
+        self.assertEqual(self.simulate(arn, **kwargs)["EvalDecision"], "implicitDeny")
+        r = self.simulate(arn, CallerArn=bob, **kwargs)
+        self.assertEqual(r["EvalDecision"], "allowed")
+        self.assertEqual(r["MatchedStatements"][0]["SourcePolicyType"], "resource")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.simulate(arn, CallerArn=f"arn:aws:iam::{self.acct}:role/r", **kwargs)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidInput")
 
     def test_unknown_source_is_no_such_entity(self):
         with self.assertRaises(botocore.exceptions.ClientError) as cm:

@@ -445,8 +445,23 @@ Result<json::value> simulatePrincipalPolicy(RequestContext& ctx, const json::val
     if (policies.boundary) nameStatePolicies(sim, *tx, {policies.boundary});
     nameStatePolicies(sim, *tx, policies.session);
   }
-  if (!str(in, "CallerArn").empty())
-    return invalidInput("CallerArn is accepted only when PolicySourceArn names a user.");
+  // AWS: CallerArn (an IAM user) calls with the source's policies; it is required with a
+  // ResourcePolicy when the source is not a user.
+  std::string caller = str(in, "CallerArn");
+  if (!caller.empty()) {
+    if (caller.find(":user/") == std::string::npos)
+      return invalidInput("CallerArn must be the ARN of an IAM user.");
+    iam::PrincipalInfo& who = sim.base.principal;
+    who.type = iam::PrincipalType::kUser;
+    who.arn = caller;
+    who.account = accountOfArn(caller);
+    who.role_arn.clear();
+  } else if (!str(in, "ResourcePolicy").empty() &&
+             sim.base.principal.type != iam::PrincipalType::kUser) {
+    return invalidInput(
+        "CallerArn is required when a ResourcePolicy is given and "
+        "PolicySourceArn is not an IAM user.");
+  }
   for (const auto& p : policies.identity) sim.base.identity_policies.push_back(p.get());
   sim.base.permissions_boundary = policies.boundary.get();
   for (const auto& p : policies.session) sim.base.session_policies.push_back(p.get());
