@@ -68,5 +68,31 @@ class SessionTokenTest(unittest.TestCase):
         self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
 
+class AccessKeyInfoTest(unittest.TestCase):
+    def setUp(self):
+        self.s = harness.start_server(self)
+
+    def test_names_the_owning_account_of_long_term_and_temporary_keys(self):
+        sts = self.s.client("sts")
+        self.assertEqual(sts.get_access_key_info(AccessKeyId=self.s.access_key)["Account"],
+                         self.s.account_id)
+        creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+        self.assertEqual(sts.get_access_key_info(AccessKeyId=creds["AccessKeyId"])["Account"],
+                         self.s.account_id)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            sts.get_access_key_info(AccessKeyId="AKIAUNKNOWNUNKNOWN00")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidParameterValue")
+
+    def test_needs_permission(self):
+        iam = self.s.client("iam")
+        iam.create_user(UserName="nokeyinfo")
+        key = iam.create_access_key(UserName="nokeyinfo")["AccessKey"]
+        sts = self.s.client("sts", access_key=key["AccessKeyId"],
+                            secret_key=key["SecretAccessKey"])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            sts.get_access_key_info(AccessKeyId=self.s.access_key)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -28,6 +28,18 @@ Result<json::value> getCallerIdentity(RequestContext& ctx, const json::value&) {
   return json::value(std::move(out));
 }
 
+// AWS: GetAccessKeyInfo names the account that owns an access key (long-term or temporary);
+// it needs sts:GetAccessKeyInfo. AWS derives the account from the key id itself; citadel's
+// key ids carry no account, so it looks the key up and refuses one it does not know.
+Result<json::value> getAccessKeyInfo(RequestContext& ctx, const json::value& in) {
+  std::string akid(in.as_object().at("AccessKeyId").as_string());
+  auto cred = ctx.services->identity.lookup(akid);
+  if (!cred)
+    return AwsError{"InvalidParameterValue",
+                    "The access key " + akid + " is not known to this citadel.", 400, true, {}};
+  return json::value(json::object{{"Account", cred->principal.account_id}});
+}
+
 std::string member(const json::object& o, const char* name);
 
 /// SerialNumber and TokenCode come together (AWS's ValidationError otherwise).
@@ -393,6 +405,11 @@ runtime::ServiceSpec makeSts() {
   gst.global = true;
   gst.authorize = false;  // AWS: policies cannot control authentication operations
   s.operations["GetSessionToken"] = std::move(gst);
+  OperationSpec gaki;
+  gaki.handler = getAccessKeyInfo;
+  gaki.read_only = true;
+  gaki.global = true;
+  s.operations["GetAccessKeyInfo"] = std::move(gaki);
   OperationSpec ar;
   ar.handler = assumeRole;
   ar.global = true;
