@@ -171,6 +171,23 @@ def botocore_clock(delta):
         yield
 
 
+def read_until_closed(sock, limit=1 << 20):
+    """Reads until EOF or reset; returns the bytes read. Fails if the server neither answers
+    nor closes within the socket timeout."""
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return data
+        except socket.timeout:
+            raise AssertionError(f"server kept the connection open; read so far {data[:300]!r}")
+        if not chunk:
+            return data
+        data += chunk
+    return data
+
+
 class CitadelServer:
     """Runs one `citadel serve` for the duration of a `with` block.
 

@@ -9,21 +9,7 @@ import botocore.config
 import botocore.exceptions
 
 import harness
-from harness import by_request_id
-
-
-def read_all(sock):
-    data = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            return data
-        except socket.timeout:
-            raise AssertionError(f"server kept the connection open; read so far {data[:300]!r}")
-        if not chunk:
-            return data
-        data += chunk
+from harness import by_request_id, read_until_closed
 
 
 class ProtocolErrorsTest(unittest.TestCase):
@@ -122,7 +108,7 @@ class MalformedHttpTest(unittest.TestCase):
                     sock.shutdown(socket.SHUT_WR)
             except OSError:  # the server already closed the connection
                 pass
-            return read_all(sock)
+            return read_until_closed(sock)
         finally:
             sock.close()
 

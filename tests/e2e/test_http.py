@@ -11,6 +11,7 @@ import time
 import unittest
 
 import harness
+from harness import read_until_closed
 
 STS_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -28,23 +29,6 @@ def parse_metrics(text):
         labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
         samples.append((m.group(1), labels, float(m.group(3))))
     return samples
-
-
-def read_until_closed(sock, limit=1 << 20):
-    """Reads until EOF or reset; returns the bytes read. Fails if the server neither answers
-    nor closes within the socket timeout."""
-    data = b""
-    while len(data) < limit:
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            return data
-        except socket.timeout:
-            raise AssertionError(f"server kept the connection open; read so far {data[:300]!r}")
-        if not chunk:
-            return data
-        data += chunk
-    return data
 
 
 class HealthAndMetricsTest(unittest.TestCase):
