@@ -74,6 +74,15 @@ void IamAuthorizer::fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& 
                                   .count()));
   }
   if (!p.invoked_by.empty()) keys.setMulti("aws:CalledVia", {p.invoked_by});
+  // aws:PrincipalOrgID / aws:PrincipalOrgPaths for principals of an organization's accounts.
+  if (ctx.services && ctx.services->organizations && !p.account_id.empty() &&
+      p.type != Principal::Type::kAnonymous && p.type != Principal::Type::kAwsService) {
+    auto org = ctx.services->organizations->orgFor(p.account_id);
+    if (org->in_org) {
+      keys.set("aws:PrincipalOrgID", org->org_id);
+      keys.setMulti("aws:PrincipalOrgPaths", {org->org_path});
+    }
+  }
 }
 
 void IamAuthorizer::fillVpcKeys(const RequestContext& ctx, const std::string& vpc_header,
@@ -107,6 +116,21 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
   for (const auto& pol : policies.identity) req.identity_policies.push_back(pol.get());
   req.permissions_boundary = policies.boundary.get();
   for (const auto& pol : policies.session) req.session_policies.push_back(pol.get());
+
+  // SCPs bind every principal of a member account (root included); the management account is
+  // exempt. One cached read per account (none for accounts outside any organization).
+  std::shared_ptr<const OrgInfo> org;
+  if (services_.organizations && p.type != Principal::Type::kAnonymous &&
+      p.type != Principal::Type::kAwsService) {
+    org = services_.organizations->orgFor(p.account_id);
+    if (org->in_org) {
+      req.is_management_account = org->is_management;
+      for (const auto& level : org->scp_levels) {
+        auto& out = req.scp_levels.emplace_back();
+        for (const auto& pol : level) out.push_back(pol.get());
+      }
+    }
+  }
 
   iam::ContextKeys keys;
   fillGlobalKeys(ctx, keys);

@@ -46,6 +46,29 @@ class PolicyProvider {
       const std::vector<std::string>& policy_arns) = 0;
 };
 
+
+/// What the organization an account belongs to means for its principals' requests.
+struct OrgInfo {
+  /// False for an account outside any organization (every other member is then empty).
+  bool in_org = false;
+  std::string org_id;              ///< o-xxxxxxxxxx (aws:PrincipalOrgID)
+  bool is_management = false;      ///< the management account: SCPs do not apply
+  /// aws:PrincipalOrgPaths: "o-id/r-id/ou-id/.../" (the path of the account's parent).
+  std::string org_path;
+  /// SCPs per level: root, each OU down the path, then the account (empty for management).
+  std::vector<std::vector<std::shared_ptr<const iam::CompiledPolicy>>> scp_levels;
+};
+
+/// Where the authorizer gets an account's organization context. The Organizations service
+/// implements it over its state and installs it at start (Services::organizations).
+class OrgPolicyProvider {
+ public:
+  virtual ~OrgPolicyProvider() = default;
+  /// The organization context of `account_id` (cached; one read transaction on a miss).
+  /// Never called inside a write transaction of the same thread.
+  virtual std::shared_ptr<const OrgInfo> orgFor(const std::string& account_id) = 0;
+};
+
 class Services;
 
 /// Everything that decides what `principal` may do: policiesFor() plus, for role sessions, the

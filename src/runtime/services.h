@@ -43,6 +43,8 @@ class Services {
   std::unique_ptr<Authorizer> authorizer;
   /// Installed by the IAM service's init; null until then (only root users can act).
   std::unique_ptr<PolicyProvider> policies;
+  /// Installed by the Organizations service's init; null until then (no SCPs apply).
+  std::unique_ptr<OrgPolicyProvider> organizations;
 
   /// The declared service for a botocore model name, or nullptr.
   const ServiceSpec* service(std::string_view model) const;

@@ -192,6 +192,12 @@ Result<void> checkBoundary(store::Tx& tx, const std::string& account, const std:
 /// Capitalized kind for AWS's input member names: "User", "Group", "Role".
 std::string kindTitle(const std::string& kind);
 
+/// Creates OrganizationAccountAccessRole in `account_id`: trusted by `management_account`,
+/// AdministratorAccess attached (org_role.cc; used by Organizations CreateAccount).
+Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::string& account_id,
+                                                 const std::string& management_account,
+                                                 SysTime now);
+
 // Handlers (simulator.cc).
 /// SimulatePrincipalPolicy: a user's, group's or role's policies (plus PolicyInputList) judged
 /// by the enforcement evaluator.

@@ -1,0 +1,31 @@
+// The role AWS Organizations creates in every account it creates: OrganizationAccountAccessRole.
+#include "core/ids.h"
+#include "core/time.h"
+#include "services/iam/internal.h"
+
+namespace citadel::iamsvc {
+
+// AWS: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html
+// The role trusts the management account and has AdministratorAccess attached.
+Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::string& account_id,
+                                                 const std::string& management_account,
+                                                 SysTime now) {
+  Entity e;
+  e.kind = "role";
+  e.account_id = account_id;
+  e.name = "OrganizationAccountAccessRole";
+  e.path = "/";
+  e.id = "AROA" + randomUpperAlnum(16);
+  e.arn = iamArn(account_id, "role", "/", e.name);
+  e.created_ms = toEpochMillis(now);
+  e.trust_policy =
+      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+      "\"arn:aws:iam::" +
+      management_account + ":root\"},\"Action\":\"sts:AssumeRole\"}]}";
+  TRY_VOID(insertEntity(tx, e));
+  tx.exec("INSERT INTO iam_attachments(entity_id, policy_arn) VALUES (?, ?)",
+          {e.id, std::string("arn:aws:iam::aws:policy/AdministratorAccess")});
+  return okResult();
+}
+
+}  // namespace citadel::iamsvc
