@@ -43,17 +43,15 @@ json::object organizationDoc(store::Tx& tx, const Org& org) {
   o["FeatureSet"] = org.feature_set;
   o["MasterAccountArn"] = orgArn(org, "account/" + org.id + "/" + org.management_account);
   o["MasterAccountId"] = org.management_account;
-  auto rows = tx.query("SELECT email FROM org_accounts WHERE account_id = ?",
-                       {org.management_account});
+  auto rows =
+      tx.query("SELECT email FROM org_accounts WHERE account_id = ?", {org.management_account});
   o["MasterAccountEmail"] = rows.empty() ? "" : rows[0].text(0);
   o["AvailablePolicyTypes"] = json::array{policyTypes()};
   return o;
 }
 
 json::object ouDoc(const Org& org, const std::string& id, const std::string& name) {
-  return json::object{{"Id", id},
-                      {"Arn", orgArn(org, "ou/" + org.id + "/" + id)},
-                      {"Name", name}};
+  return json::object{{"Id", id}, {"Arn", orgArn(org, "ou/" + org.id + "/" + id)}, {"Name", name}};
 }
 
 Result<Target> requireParent(store::Tx& tx, const Org& org, const std::string& id,
@@ -122,7 +120,8 @@ Result<Org> requireManagement(RequestContext& ctx) {
 }
 
 std::optional<Target> findTarget(store::Tx& tx, const Org& org, const std::string& id) {
-  if (id == org.root_id) return Target{id, "ROOT", "Root", orgArn(org, "root/" + org.id + "/" + id)};
+  if (id == org.root_id)
+    return Target{id, "ROOT", "Root", orgArn(org, "root/" + org.id + "/" + id)};
   if (id.rfind("ou-", 0) == 0) {
     auto rows = tx.query("SELECT name FROM org_ous WHERE org_id = ? AND id = ?", {org.id, id});
     if (rows.empty()) return std::nullopt;
@@ -132,8 +131,7 @@ std::optional<Target> findTarget(store::Tx& tx, const Org& org, const std::strin
   auto rows =
       tx.query("SELECT name FROM org_accounts WHERE org_id = ? AND account_id = ?", {org.id, id});
   if (rows.empty()) return std::nullopt;
-  return Target{id, "ACCOUNT", rows[0].text(0),
-                orgArn(org, "account/" + org.id + "/" + id)};
+  return Target{id, "ACCOUNT", rows[0].text(0), orgArn(org, "account/" + org.id + "/" + id)};
 }
 
 // AWS: https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateOrganization.html
@@ -149,13 +147,15 @@ Result<json::value> createOrganization(RequestContext& ctx, const json::value& i
   org.root_id = "r-" + randomFrom(kLowerAlnum, 4);
   org.feature_set = str(in, "FeatureSet").empty() ? "ALL" : str(in, "FeatureSet");
   const int64_t now = toEpochMillis(ctx.time);
-  tx.exec("INSERT INTO org_organizations(id, management_account, root_id, feature_set, "
-          "created_ms) VALUES (?, ?, ?, ?, ?)",
-          {org.id, org.management_account, org.root_id, org.feature_set, now});
-  tx.exec("INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
-          "joined_ms) VALUES (?, ?, ?, ?, ?, 'INVITED', ?)",
-          {org.management_account, org.id, org.root_id, org.management_account,
-           org.management_account + "@citadel.invalid", now});
+  tx.exec(
+      "INSERT INTO org_organizations(id, management_account, root_id, feature_set, "
+      "created_ms) VALUES (?, ?, ?, ?, ?)",
+      {org.id, org.management_account, org.root_id, org.feature_set, now});
+  tx.exec(
+      "INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
+      "joined_ms) VALUES (?, ?, ?, ?, ?, 'INVITED', ?)",
+      {org.management_account, org.id, org.root_id, org.management_account,
+       org.management_account + "@citadel.invalid", now});
   insertFullAccessPolicy(tx, org);
   attachFullAccess(tx, org, org.root_id);
   attachFullAccess(tx, org, org.management_account);
@@ -203,22 +203,25 @@ Result<json::value> createAccount(RequestContext& ctx, const json::value& in) {
   const int64_t now = toEpochMillis(ctx.time);
   const std::string request_id = "car-" + randomFrom(kLowerAlnum, 32);
   if (!tx.query("SELECT 1 FROM org_accounts WHERE email = ?", {email}).empty()) {
-    tx.exec("INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
-            "completed_ms, account_id, failure) VALUES (?, ?, ?, 'FAILED', ?, ?, '', "
-            "'EMAIL_ALREADY_EXISTS')",
-            {request_id, org.id, name, now, now});
+    tx.exec(
+        "INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
+        "completed_ms, account_id, failure) VALUES (?, ?, ?, 'FAILED', ?, ?, '', "
+        "'EMAIL_ALREADY_EXISTS')",
+        {request_id, org.id, name, now, now});
   } else {
     TRY_ASSIGN(std::string account_id,
                ctx.services->identity.createAccount(tx, std::nullopt, false));
     TRY_VOID(iamsvc::createOrganizationAccountAccessRole(tx, account_id, org.management_account,
-                                                          ctx.time));
-    tx.exec("INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
-            "joined_ms) VALUES (?, ?, ?, ?, ?, 'CREATED', ?)",
-            {account_id, org.id, org.root_id, name, email, now});
+                                                         ctx.time));
+    tx.exec(
+        "INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
+        "joined_ms) VALUES (?, ?, ?, ?, ?, 'CREATED', ?)",
+        {account_id, org.id, org.root_id, name, email, now});
     attachFullAccess(tx, org, account_id);
-    tx.exec("INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
-            "completed_ms, account_id, failure) VALUES (?, ?, ?, 'SUCCEEDED', ?, ?, ?, '')",
-            {request_id, org.id, name, now, now, account_id});
+    tx.exec(
+        "INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
+        "completed_ms, account_id, failure) VALUES (?, ?, ?, 'SUCCEEDED', ?, ?, ?, '')",
+        {request_id, org.id, name, now, now, account_id});
     invalidateAfterCommit(ctx);
   }
   auto rows = tx.query(
@@ -275,8 +278,7 @@ Result<json::value> describeAccount(RequestContext& ctx, const json::value& in) 
                                  " FROM org_accounts WHERE org_id = ? AND account_id = ?",
                              {org.id, str(in, "AccountId")});
   if (rows.empty())
-    return orgError("AccountNotFoundException",
-                    "You specified an account that doesn't exist.");
+    return orgError("AccountNotFoundException", "You specified an account that doesn't exist.");
   return json::value(json::object{{"Account", accountDoc(org, rows[0])}});
 }
 
@@ -370,9 +372,9 @@ Result<json::value> listOrganizationalUnitsForParent(RequestContext& ctx, const 
   auto& tx = ctx.tx();
   TRY_ASSIGN(Target parent, requireParent(tx, org, str(in, "ParentId")));
   json::array out;
-  for (const auto& r : tx.query(
-           "SELECT id, name FROM org_ous WHERE org_id = ? AND parent_id = ? ORDER BY name, id",
-           {org.id, parent.id}))
+  for (const auto& r :
+       tx.query("SELECT id, name FROM org_ous WHERE org_id = ? AND parent_id = ? ORDER BY name, id",
+                {org.id, parent.id}))
     out.push_back(ouDoc(org, r.text(0), r.text(1)));
   return json::value(json::object{{"OrganizationalUnits", std::move(out)}});
 }
@@ -385,15 +387,15 @@ Result<json::value> moveAccount(RequestContext& ctx, const json::value& in) {
                        {org.id, account});
   if (rows.empty())
     return orgError("AccountNotFoundException", "You specified an account that doesn't exist.");
-  TRY_ASSIGN(Target source, requireParent(tx, org, str(in, "SourceParentId"),
-                                          "SourceParentNotFoundException"));
+  TRY_ASSIGN(Target source,
+             requireParent(tx, org, str(in, "SourceParentId"), "SourceParentNotFoundException"));
   TRY_ASSIGN(Target dest, requireParent(tx, org, str(in, "DestinationParentId"),
                                         "DestinationParentNotFoundException"));
   if (rows[0].text(0) != source.id)
-    return orgError("AccountNotFoundException",
-                    "You specified an account that doesn't exist.");
+    return orgError("AccountNotFoundException", "You specified an account that doesn't exist.");
   if (source.id == dest.id)
-    return orgError("DuplicateAccountException", "That account is already present in the specified destination.");
+    return orgError("DuplicateAccountException",
+                    "That account is already present in the specified destination.");
   tx.exec("UPDATE org_accounts SET parent_id = ? WHERE account_id = ?", {dest.id, account});
   invalidateAfterCommit(ctx);
   return json::value(json::object{});
@@ -430,9 +432,9 @@ Result<json::value> listChildren(RequestContext& ctx, const json::value& in) {
                                   {org.id, parent.id}))
       out.push_back(json::object{{"Id", r.text(0)}, {"Type", "ACCOUNT"}});
   } else {
-    for (const auto& r : tx.query(
-             "SELECT id FROM org_ous WHERE org_id = ? AND parent_id = ? ORDER BY name, id",
-             {org.id, parent.id}))
+    for (const auto& r :
+         tx.query("SELECT id FROM org_ous WHERE org_id = ? AND parent_id = ? ORDER BY name, id",
+                  {org.id, parent.id}))
       out.push_back(json::object{{"Id", r.text(0)}, {"Type", "ORGANIZATIONAL_UNIT"}});
   }
   return json::value(json::object{{"Children", std::move(out)}});
@@ -460,8 +462,8 @@ Result<json::value> listAwsServiceAccess(RequestContext& ctx, const json::value&
   for (const auto& r : ctx.tx().query("SELECT principal, enabled_ms FROM org_service_access "
                                       "WHERE org_id = ? ORDER BY principal",
                                       {org.id}))
-    out.push_back(json::object{{"ServicePrincipal", r.text(0)},
-                               {"DateEnabled", seconds(r.integer(1))}});
+    out.push_back(
+        json::object{{"ServicePrincipal", r.text(0)}, {"DateEnabled", seconds(r.integer(1))}});
   return json::value(json::object{{"EnabledServicePrincipals", std::move(out)}});
 }
 
@@ -489,9 +491,10 @@ Result<json::value> registerDelegatedAdministrator(RequestContext& ctx, const js
 Result<json::value> deregisterDelegatedAdministrator(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   auto& tx = ctx.tx();
-  tx.exec("DELETE FROM org_delegated_admins WHERE org_id = ? AND account_id = ? AND "
-          "principal = ?",
-          {org.id, str(in, "AccountId"), str(in, "ServicePrincipal")});
+  tx.exec(
+      "DELETE FROM org_delegated_admins WHERE org_id = ? AND account_id = ? AND "
+      "principal = ?",
+      {org.id, str(in, "AccountId"), str(in, "ServicePrincipal")});
   if (tx.changes() == 0)
     return orgError("AccountNotRegisteredException",
                     "The provided account is not a registered delegated administrator for your "
@@ -504,12 +507,12 @@ Result<json::value> listDelegatedAdministrators(RequestContext& ctx, const json:
   auto& tx = ctx.tx();
   const std::string principal = str(in, "ServicePrincipal");
   json::array out;
-  for (const auto& r : tx.query(
-           "SELECT a.account_id, a.name, a.email, a.joined_method, a.joined_ms, "
-           "MIN(d.created_ms) FROM org_delegated_admins d JOIN org_accounts a ON "
-           "a.account_id = d.account_id WHERE d.org_id = ? AND (? = '' OR d.principal = ?) "
-           "GROUP BY a.account_id ORDER BY a.account_id",
-           {org.id, principal, principal})) {
+  for (const auto& r :
+       tx.query("SELECT a.account_id, a.name, a.email, a.joined_method, a.joined_ms, "
+                "MIN(d.created_ms) FROM org_delegated_admins d JOIN org_accounts a ON "
+                "a.account_id = d.account_id WHERE d.org_id = ? AND (? = '' OR d.principal = ?) "
+                "GROUP BY a.account_id ORDER BY a.account_id",
+                {org.id, principal, principal})) {
     json::object d = accountDoc(org, r);
     d["DelegationEnabledDate"] = seconds(r.integer(5));
     out.push_back(std::move(d));

@@ -1,6 +1,6 @@
 // Organizations: service control policies, their attachments and FullAWSAccess.
-#include "core/time.h"
 #include "core/ids.h"
+#include "core/time.h"
 #include "iam/policy.h"
 #include "services/organizations/internal.h"
 
@@ -25,9 +25,9 @@ std::string policyArn(const Org& org, const PolicyRow& p) {
 }
 
 json::object summaryDoc(const Org& org, const PolicyRow& p) {
-  return json::object{{"Id", p.id},          {"Arn", policyArn(org, p)},
-                      {"Name", p.name},      {"Description", p.description},
-                      {"Type", p.type},      {"AwsManaged", p.aws_managed}};
+  return json::object{{"Id", p.id},     {"Arn", policyArn(org, p)},
+                      {"Name", p.name}, {"Description", p.description},
+                      {"Type", p.type}, {"AwsManaged", p.aws_managed}};
 }
 
 constexpr const char* kPolicyCols = "id, name, description, type, content, aws_managed";
@@ -37,9 +37,9 @@ PolicyRow rowOf(const store::Row& r) {
 }
 
 Result<PolicyRow> requirePolicy(store::Tx& tx, const Org& org, const std::string& id) {
-  auto rows = tx.query(std::string("SELECT ") + kPolicyCols +
-                           " FROM org_policies WHERE org_id = ? AND id = ?",
-                       {org.id, id});
+  auto rows = tx.query(
+      std::string("SELECT ") + kPolicyCols + " FROM org_policies WHERE org_id = ? AND id = ?",
+      {org.id, id});
   if (rows.empty())
     return orgError("PolicyNotFoundException",
                     "We can't find a policy with the PolicyId that you specified.");
@@ -80,9 +80,10 @@ Result<void> validateContent(const std::string& content) {
 }  // namespace
 
 void insertFullAccessPolicy(store::Tx& tx, const Org& org) {
-  tx.exec("INSERT INTO org_policies(org_id, id, name, description, type, content, aws_managed, "
-          "rev) VALUES (?, ?, 'FullAWSAccess', 'Allows access to every operation', ?, ?, 1, 1)",
-          {org.id, std::string(kFullAccessId), std::string(kScpType), std::string(kFullAccessDoc)});
+  tx.exec(
+      "INSERT INTO org_policies(org_id, id, name, description, type, content, aws_managed, "
+      "rev) VALUES (?, ?, 'FullAWSAccess', 'Allows access to every operation', ?, ?, 1, 1)",
+      {org.id, std::string(kFullAccessId), std::string(kScpType), std::string(kFullAccessDoc)});
 }
 
 void attachFullAccess(store::Tx& tx, const Org& org, const std::string& target_id) {
@@ -93,18 +94,22 @@ void attachFullAccess(store::Tx& tx, const Org& org, const std::string& target_i
 Result<json::value> createPolicy(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   auto& tx = ctx.tx();
-  PolicyRow p{"p-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 8), str(in, "Name"),
-              str(in, "Description"), str(in, "Type"), str(in, "Content"), false};
+  PolicyRow p{"p-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 8),
+              str(in, "Name"),
+              str(in, "Description"),
+              str(in, "Type"),
+              str(in, "Content"),
+              false};
   TRY_VOID(checkType(p.type));
   TRY_VOID(validateContent(p.content));
   if (!tx.query("SELECT 1 FROM org_policies WHERE org_id = ? AND type = ? AND name = ?",
                 {org.id, p.type, p.name})
            .empty())
-    return orgError("DuplicatePolicyException",
-                    "A policy with the same name already exists.");
-  tx.exec("INSERT INTO org_policies(org_id, id, name, description, type, content, aws_managed, "
-          "rev) VALUES (?, ?, ?, ?, ?, ?, 0, 1)",
-          {org.id, p.id, p.name, p.description, p.type, p.content});
+    return orgError("DuplicatePolicyException", "A policy with the same name already exists.");
+  tx.exec(
+      "INSERT INTO org_policies(org_id, id, name, description, type, content, aws_managed, "
+      "rev) VALUES (?, ?, ?, ?, ?, ?, 0, 1)",
+      {org.id, p.id, p.name, p.description, p.type, p.content});
   json::object policy{{"PolicySummary", summaryDoc(org, p)}, {"Content", p.content}};
   return json::value(json::object{{"Policy", std::move(policy)}});
 }
@@ -133,8 +138,7 @@ Result<json::value> updatePolicy(RequestContext& ctx, const json::value& in) {
   auto& tx = ctx.tx();
   TRY_ASSIGN(PolicyRow p, requirePolicy(tx, org, str(in, "PolicyId")));
   if (p.aws_managed)
-    return orgError("PolicyChangesInProgressException",
-                    "You can't change an AWS managed policy.");
+    return orgError("PolicyChangesInProgressException", "You can't change an AWS managed policy.");
   const auto& o = in.as_object();
   if (o.contains("Name")) p.name = str(in, "Name");
   if (o.contains("Description")) p.description = str(in, "Description");
@@ -142,9 +146,10 @@ Result<json::value> updatePolicy(RequestContext& ctx, const json::value& in) {
     p.content = str(in, "Content");
     TRY_VOID(validateContent(p.content));
   }
-  tx.exec("UPDATE org_policies SET name = ?, description = ?, content = ?, rev = rev + 1 "
-          "WHERE org_id = ? AND id = ?",
-          {p.name, p.description, p.content, org.id, p.id});
+  tx.exec(
+      "UPDATE org_policies SET name = ?, description = ?, content = ?, rev = rev + 1 "
+      "WHERE org_id = ? AND id = ?",
+      {p.name, p.description, p.content, org.id, p.id});
   invalidateAfterCommit(ctx);
   json::object policy{{"PolicySummary", summaryDoc(org, p)}, {"Content", p.content}};
   return json::value(json::object{{"Policy", std::move(policy)}});
@@ -156,8 +161,7 @@ Result<json::value> deletePolicy(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(PolicyRow p, requirePolicy(tx, org, str(in, "PolicyId")));
   if (p.aws_managed)
     return orgError("AccessDeniedException", "You can't delete an AWS managed policy.");
-  if (!tx.query("SELECT 1 FROM org_attachments WHERE org_id = ? AND policy_id = ?",
-                {org.id, p.id})
+  if (!tx.query("SELECT 1 FROM org_attachments WHERE org_id = ? AND policy_id = ?", {org.id, p.id})
            .empty())
     return orgError("PolicyInUseException",
                     "The policy is attached to one or more entities. You must detach it from "
@@ -236,8 +240,8 @@ Result<json::value> listTargetsForPolicy(RequestContext& ctx, const json::value&
                                 {org.id, p.id})) {
     auto t = findTarget(tx, org, r.text(0));
     if (!t) continue;
-    out.push_back(json::object{
-        {"TargetId", t->id}, {"Arn", t->arn}, {"Name", t->name}, {"Type", t->type}});
+    out.push_back(
+        json::object{{"TargetId", t->id}, {"Arn", t->arn}, {"Name", t->name}, {"Type", t->type}});
   }
   return json::value(json::object{{"Targets", std::move(out)}});
 }

@@ -63,11 +63,11 @@ std::shared_ptr<const runtime::OrgInfo> OrgProvider::load(const std::string& acc
   levels.push_back(account_id);
   for (const auto& target : levels) {
     std::vector<std::shared_ptr<const iam::CompiledPolicy>> level;
-    for (const auto& r : tx->query(
-             "SELECT p.id, p.rev, p.content FROM org_attachments t JOIN org_policies p "
-             "ON p.org_id = t.org_id AND p.id = t.policy_id WHERE t.org_id = ? AND "
-             "t.target_id = ? AND p.type = 'SERVICE_CONTROL_POLICY' ORDER BY p.id",
-             {info->org_id, target})) {
+    for (const auto& r :
+         tx->query("SELECT p.id, p.rev, p.content FROM org_attachments t JOIN org_policies p "
+                   "ON p.org_id = t.org_id AND p.id = t.policy_id WHERE t.org_id = ? AND "
+                   "t.target_id = ? AND p.type = 'SERVICE_CONTROL_POLICY' ORDER BY p.id",
+                   {info->org_id, target})) {
       auto compiled = compiled_.get(info->org_id + "/" + r.text(0), std::to_string(r.integer(1)),
                                     r.text(2), iam::PolicyKind::kScp);
       // A stored SCP that no longer compiles allows nothing (fail closed).
