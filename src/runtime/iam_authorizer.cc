@@ -94,6 +94,25 @@ void IamAuthorizer::fillVpcKeys(const RequestContext& ctx, const std::string& vp
     if (const std::string* v = ctx.http->header(vpce_header)) keys.set("aws:SourceVpce", *v);
 }
 
+std::shared_ptr<const OrgInfo> IamAuthorizer::addServiceControlPolicies(Services& services,
+                                                                        const Principal& p,
+                                                                        iam::EvalRequest& req) {
+  // SCPs bind every principal of a member account (root included); the management account is
+  // exempt. One cached read per account (none for accounts outside any organization).
+  if (!services.organizations || p.type == Principal::Type::kAnonymous ||
+      p.type == Principal::Type::kAwsService)
+    return nullptr;
+  std::shared_ptr<const OrgInfo> org = services.organizations->orgFor(p.account_id);
+  if (org && org->in_org) {
+    req.is_management_account = org->is_management;
+    for (const auto& level : org->scp_levels) {
+      auto& out = req.scp_levels.emplace_back();
+      for (const auto& pol : level) out.push_back(pol.get());
+    }
+  }
+  return org;
+}
+
 Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::string& action,
                                       const std::vector<std::string>& resources) {
   const Principal& p = ctx.principal;
@@ -117,20 +136,8 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
   req.permissions_boundary = policies.boundary.get();
   for (const auto& pol : policies.session) req.session_policies.push_back(pol.get());
 
-  // SCPs bind every principal of a member account (root included); the management account is
-  // exempt. One cached read per account (none for accounts outside any organization).
-  std::shared_ptr<const OrgInfo> org;
-  if (services_.organizations && p.type != Principal::Type::kAnonymous &&
-      p.type != Principal::Type::kAwsService) {
-    org = services_.organizations->orgFor(p.account_id);
-    if (org->in_org) {
-      req.is_management_account = org->is_management;
-      for (const auto& level : org->scp_levels) {
-        auto& out = req.scp_levels.emplace_back();
-        for (const auto& pol : level) out.push_back(pol.get());
-      }
-    }
-  }
+  // Keeps the organization's compiled SCPs alive while `req` points at them.
+  std::shared_ptr<const OrgInfo> org = addServiceControlPolicies(services_, p, req);
 
   iam::ContextKeys keys;
   fillGlobalKeys(ctx, keys);

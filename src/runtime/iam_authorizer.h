@@ -4,13 +4,17 @@
 
 #include "runtime/authorizer.h"
 
+#include <memory>
+
 namespace citadel::iam {
 class ContextKeys;
+struct EvalRequest;
 }
 
 namespace citadel::runtime {
 
 class Services;
+struct OrgInfo;
 
 class IamAuthorizer : public Authorizer {
  public:
@@ -21,6 +25,12 @@ class IamAuthorizer : public Authorizer {
   /// The global condition keys of a request (aws:SourceIp, aws:CurrentTime, ...), filled from
   /// its context. Exposed for the policy simulator and tests.
   static void fillGlobalKeys(const RequestContext& ctx, iam::ContextKeys& keys);
+  /// Adds the SCP levels of the principal's organization to `req` (nothing outside one; the
+  /// management account is marked exempt). The result keeps the policies alive: hold it for
+  /// as long as `req` is used.
+  static std::shared_ptr<const OrgInfo> addServiceControlPolicies(Services& services,
+                                                                  const Principal& p,
+                                                                  iam::EvalRequest& req);
   /// aws:SourceVpc / aws:SourceVpce from the configured trusted headers, when present.
   static void fillVpcKeys(const RequestContext& ctx, const std::string& vpc_header,
                           const std::string& vpce_header, iam::ContextKeys& keys);

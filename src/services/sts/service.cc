@@ -308,6 +308,8 @@ Result<json::value> assumeRole(RequestContext& ctx, const json::value& in) {
   req.resource_policy = trust.value().get();
   req.resource = role->arn;
   req.resource_account = role->account_id == caller.account_id ? std::string() : role->account_id;
+  // SCPs of the caller's organization bind sts:AssumeRole like any other action.
+  auto org = runtime::IamAuthorizer::addServiceControlPolicies(services, caller, req);
 
   iam::ContextKeys keys;
   runtime::IamAuthorizer::fillGlobalKeys(ctx, keys);
