@@ -15,7 +15,9 @@ Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::strin
   e.account_id = account_id;
   e.name = "OrganizationAccountAccessRole";
   e.path = "/";
-  e.id = "AROA" + randomUpperAlnum(16);
+  // Built in two steps: GCC 12 warns (-Wrestrict, a false positive) on "lit" + string&&.
+  e.id = "AROA";
+  e.id += randomUpperAlnum(16);
   e.arn = iamArn(account_id, "role", "/", e.name);
   e.created_ms = toEpochMillis(now);
   e.trust_policy =
