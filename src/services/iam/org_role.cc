@@ -10,14 +10,14 @@ namespace citadel::iamsvc {
 Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::string& account_id,
                                                  const std::string& management_account,
                                                  SysTime now) {
+  // Members set from std::string values: GCC 12 reports a false -Wrestrict on assigning
+  // string literals to this freshly made struct's members.
   Entity e;
-  e.kind = "role";
+  e.kind = std::string("role");
   e.account_id = account_id;
-  e.name = "OrganizationAccountAccessRole";
-  e.path = "/";
-  // Built in two steps: GCC 12 warns (-Wrestrict, a false positive) on "lit" + string&&.
-  e.id = "AROA";
-  e.id += randomUpperAlnum(16);
+  e.name = std::string("OrganizationAccountAccessRole");
+  e.path = std::string("/");
+  e.id = "AROA" + randomUpperAlnum(16);
   e.arn = iamArn(account_id, "role", "/", e.name);
   e.created_ms = toEpochMillis(now);
   e.trust_policy =
