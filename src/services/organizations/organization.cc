@@ -323,46 +323,46 @@ Result<json::value> createOrganizationalUnit(RequestContext& ctx, const json::va
   return json::value(json::object{{"OrganizationalUnit", ouDoc(org, id, name)}});
 }
 
-Result<json::value> describeOrganizationalUnit(RequestContext& ctx, const json::value& in) {
-  TRY_ASSIGN(Org org, requireManagement(ctx));
-  auto t = findTarget(ctx.tx(), org, str(in, "OrganizationalUnitId"));
+/// The OU with that id in the organization, or OrganizationalUnitNotFoundException.
+Result<Target> requireOu(store::Tx& tx, const Org& org, const std::string& id) {
+  auto t = findTarget(tx, org, id);
   if (!t || t->type != "ORGANIZATIONAL_UNIT")
     return orgError("OrganizationalUnitNotFoundException",
                     "We can't find an OU with the OrganizationalUnitId that you specified.");
-  return json::value(json::object{{"OrganizationalUnit", ouDoc(org, t->id, t->name)}});
+  return std::move(*t);
+}
+
+Result<json::value> describeOrganizationalUnit(RequestContext& ctx, const json::value& in) {
+  TRY_ASSIGN(Org org, requireManagement(ctx));
+  TRY_ASSIGN(auto t, requireOu(ctx.tx(), org, str(in, "OrganizationalUnitId")));
+  return json::value(json::object{{"OrganizationalUnit", ouDoc(org, t.id, t.name)}});
 }
 
 Result<json::value> updateOrganizationalUnit(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   auto& tx = ctx.tx();
-  auto t = findTarget(tx, org, str(in, "OrganizationalUnitId"));
-  if (!t || t->type != "ORGANIZATIONAL_UNIT")
-    return orgError("OrganizationalUnitNotFoundException",
-                    "We can't find an OU with the OrganizationalUnitId that you specified.");
+  TRY_ASSIGN(auto t, requireOu(tx, org, str(in, "OrganizationalUnitId")));
   std::string name = str(in, "Name");
   if (!name.empty()) {
-    tx.exec("UPDATE org_ous SET name = ? WHERE org_id = ? AND id = ?", {name, org.id, t->id});
-    t->name = name;
+    tx.exec("UPDATE org_ous SET name = ? WHERE org_id = ? AND id = ?", {name, org.id, t.id});
+    t.name = name;
   }
-  return json::value(json::object{{"OrganizationalUnit", ouDoc(org, t->id, t->name)}});
+  return json::value(json::object{{"OrganizationalUnit", ouDoc(org, t.id, t.name)}});
 }
 
 Result<json::value> deleteOrganizationalUnit(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   auto& tx = ctx.tx();
-  auto t = findTarget(tx, org, str(in, "OrganizationalUnitId"));
-  if (!t || t->type != "ORGANIZATIONAL_UNIT")
-    return orgError("OrganizationalUnitNotFoundException",
-                    "We can't find an OU with the OrganizationalUnitId that you specified.");
-  if (!tx.query("SELECT 1 FROM org_accounts WHERE org_id = ? AND parent_id = ?", {org.id, t->id})
+  TRY_ASSIGN(auto t, requireOu(tx, org, str(in, "OrganizationalUnitId")));
+  if (!tx.query("SELECT 1 FROM org_accounts WHERE org_id = ? AND parent_id = ?", {org.id, t.id})
            .empty() ||
-      !tx.query("SELECT 1 FROM org_ous WHERE org_id = ? AND parent_id = ?", {org.id, t->id})
+      !tx.query("SELECT 1 FROM org_ous WHERE org_id = ? AND parent_id = ?", {org.id, t.id})
            .empty())
     return orgError("OrganizationalUnitNotEmptyException",
                     "The specified OU is not empty. Move all accounts to another root or to "
                     "other OUs, remove all child OUs, and try the operation again.");
-  tx.exec("DELETE FROM org_attachments WHERE org_id = ? AND target_id = ?", {org.id, t->id});
-  tx.exec("DELETE FROM org_ous WHERE org_id = ? AND id = ?", {org.id, t->id});
+  tx.exec("DELETE FROM org_attachments WHERE org_id = ? AND target_id = ?", {org.id, t.id});
+  tx.exec("DELETE FROM org_ous WHERE org_id = ? AND id = ?", {org.id, t.id});
   invalidateAfterCommit(ctx);
   return json::value(json::object{});
 }
