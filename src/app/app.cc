@@ -242,6 +242,9 @@ int serve(int argc, char** argv) {
   Bootstrap boot = bootstrap(*rt, cfg);
   // AWS: CloudTrail event history keeps 90 days.
   rt->events->purgeOlderThan(Clock::now() - std::chrono::hours(24 * 90));
+  // Jobs that fell due while the server was down run now, then as they come due.
+  rt->services->scheduler.runDue();
+  rt->services->scheduler.start();
 
   runtime::Pipeline pipeline(*rt->services);
   auto [host, port] = splitListen(cfg.listen);
@@ -325,6 +328,7 @@ int serve(int argc, char** argv) {
   }
   purge_cv.notify_all();
   purger.join();
+  rt->services->scheduler.stop();
   server_ptr = nullptr;
   server_owner.reset();
   // The drain is under way: a repeated SIGTERM/SIGINT must not cut the final audit flush.

@@ -8,10 +8,15 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
 #include "runtime/context.h"
+
+namespace citadel::iam {
+class CompiledPolicy;
+}
 
 namespace citadel::runtime {
 
@@ -25,6 +30,30 @@ using Handler =
 using ResourceFn =
     std::function<std::vector<std::string>(const RequestContext&, const boost::json::value&)>;
 
+/// What a service adds to the authorization of one request, computed from the request before
+/// the policy evaluation: its condition keys and the resource's own policy.
+struct AuthInputs {
+  /// The service's condition keys for this request (kms:EncryptionContextKeys, kms:KeySpec,
+  /// secretsmanager:ResourceTag/..., aws:ResourceTag/...): name -> values.
+  std::vector<std::pair<std::string, std::vector<std::string>>> condition_keys;
+  /// The resource-based policy of the addressed resource (key policy, secret policy), or null.
+  std::shared_ptr<const iam::CompiledPolicy> resource_policy;
+  /// The account that owns the resource; empty = the request's account (ctx.account_id).
+  std::string resource_account;
+  /// KMS key-policy semantics: the resource policy must allow, either by naming the caller or
+  /// by naming the caller's account (which then delegates to identity policies). Identity
+  /// policies alone, and a root user's implicit rights, are not enough.
+  bool resource_policy_required = false;
+  /// Consulted only when the policies deny implicitly (never over an explicit deny): true when
+  /// something other than a policy allows the request (a KMS grant). May be empty.
+  std::function<bool()> alternative_allow;
+};
+
+/// Computes an operation's AuthInputs. An error (NotFoundException for an unknown key) is
+/// answered instead of authorizing.
+using AuthInputsFn =
+    std::function<Result<AuthInputs>(const RequestContext&, const boost::json::value& input)>;
+
 /// One operation's declaration.
 struct OperationSpec {
   Handler handler;
@@ -36,6 +65,8 @@ struct OperationSpec {
   /// False for the few operations IAM policies cannot control (AWS: sts:GetCallerIdentity,
   /// sts:GetSessionToken); every other operation is authorized.
   bool authorize = true;
+  /// Service condition keys and resource policy for the authorization (empty = none).
+  AuthInputsFn auth_inputs;
 };
 
 /// Throttling quota: one token bucket per quota, off unless configuration enables it.
@@ -58,6 +89,9 @@ struct ServiceSpec {
   std::vector<store::Migration> migrations;
   /// Called once at start with the services context (store, barrier, config ...).
   std::function<void(Services&)> init;
+  /// Deletes every resource of the service (dev-mode state reset) inside `tx` and, after the
+  /// commit (tx.afterCommit), drops the service's caches. Empty = nothing to reset.
+  std::function<void(Services&, store::Tx&)> reset;
 };
 
 /// Global list of declared services (filled before main by static registration).

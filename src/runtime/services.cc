@@ -25,6 +25,7 @@ void Services::initServices() {
 std::vector<store::Migration> Services::migrations() const {
   auto out = Identity::migrations();
   for (auto& m : audit::migrations()) out.push_back(m);
+  for (auto& m : Scheduler::migrations()) out.push_back(m);
   for (const auto& s : declaredServices())
     for (const auto& m : s.migrations) out.push_back(m);
   return out;

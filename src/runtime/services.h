@@ -13,6 +13,7 @@
 #include "runtime/metrics.h"
 #include "runtime/policy_provider.h"
 #include "runtime/registry.h"
+#include "runtime/scheduler.h"
 #include "runtime/throttle.h"
 #include "store/store.h"
 
@@ -45,6 +46,8 @@ class Services {
   std::unique_ptr<PolicyProvider> policies;
   /// Installed by the Organizations service's init; null until then (no SCPs apply).
   std::unique_ptr<OrgPolicyProvider> organizations;
+  /// Durable jobs (key deletion, rotation ...); services register their kinds in init.
+  Scheduler scheduler{*this};
 
   /// The declared service for a botocore model name, or nullptr.
   const ServiceSpec* service(std::string_view model) const;
