@@ -8,12 +8,9 @@ std::mt19937_64& rng() {
   thread_local std::mt19937_64 r{std::random_device{}()};
   return r;
 }
-}  // namespace
 
-std::string newUuid() {
+std::string formatUuid(uint64_t a, uint64_t b) {
   static const char* kHex = "0123456789abcdef";
-  uint64_t a = rng()(), b = rng()();
-  a = (a & ~0xF000ULL) | 0x4000ULL;               // version 4
   b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
   std::string out;
   out.reserve(36);
@@ -27,6 +24,19 @@ std::string newUuid() {
     if (i == 12) out += '-';
   }
   return out;
+}
+
+}  // namespace
+
+std::string newUuid() {
+  uint64_t a = rng()();
+  return formatUuid((a & ~0xF000ULL) | 0x4000ULL, rng()());  // version 4
+}
+
+std::string newTimeOrderedUuid(int64_t epoch_millis) {
+  // RFC 9562 version 7: 48-bit millisecond time, version, 12 random bits.
+  uint64_t a = (static_cast<uint64_t>(epoch_millis) << 16) | 0x7000ULL | (rng()() & 0xFFFULL);
+  return formatUuid(a, rng()());
 }
 
 std::string randomFrom(const std::string& alphabet, size_t n) {

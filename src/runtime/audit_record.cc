@@ -23,7 +23,7 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
                                   const json::value* input, const json::value* output,
                                   const AwsError* error) {
   audit::AuditEvent ev;
-  ev.event_id = newUuid();
+  ev.event_id = newTimeOrderedUuid(toEpochMillis(ctx.time));
   // AWS: CloudTrail event times have whole-second precision (record and LookupEvents alike).
   ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(ctx.time);
   ev.event_name = ctx.operation;
