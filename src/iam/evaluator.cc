@@ -180,6 +180,11 @@ EvalResult evaluate(const EvalRequest& r) {
   }
 
   const bool same_account = r.resource_account.empty() || r.resource_account == who.account;
+  // AWS: a KMS key policy is the only way to grant access to its key; identity policies
+  // and the root user's rights count only where the key policy delegates to the account.
+  if (r.resource_policy_required && !res.allowed) {
+    return implicitDeny(PolicyType::kResource, r.action);
+  }
   bool identity_needed = true;
   if (same_account) {
     // 3. Same-account resource-based policy.

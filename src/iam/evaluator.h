@@ -8,7 +8,8 @@
 /// boundary and session policies; one that names the account delegates to identity
 /// policies); cross-account needs the resource policy and the identity side; then identity
 /// policies, the permissions boundary and session policies must each allow. A root user is
-/// allowed in its own account unless denied.
+/// allowed in its own account unless denied. With resource_policy_required (KMS keys) the
+/// resource policy must allow in every case.
 
 #include <cstdint>
 #include <string>
@@ -49,6 +50,13 @@ struct EvalRequest {
   /// SCPs per level, root first, then each OU, then the account; each level must allow.
   std::vector<std::vector<const CompiledPolicy*>> scp_levels;
   bool is_management_account = false;  ///< the organization's management account: no SCPs
+  /// KMS key-policy semantics: the resource policy must allow. One naming the caller itself
+  /// (or its role, or the account for the root user) is enough in the same account; one naming
+  /// the caller's account delegates to identity policies; without it nothing allows, not even
+  /// a root user's implicit rights. Cross-account as usual (both sides). SCPs, explicit denies,
+  /// permissions boundaries and session policies apply as without the flag.
+  /// AWS: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+  bool resource_policy_required = false;
 };
 
 /// A decision, what decided it and the AccessDenied reason text.
