@@ -4,6 +4,7 @@ management account reaches through OrganizationAccountAccessRole, OUs and MoveAc
 account, and aws:PrincipalOrgID in a role trust policy."""
 
 import json
+import time
 import unittest
 
 import botocore.exceptions
@@ -14,6 +15,18 @@ DENY_CREATE_USER = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"}],
 })
+
+
+def wait_create_account(org, request_id, limit=30.0):
+    """Polls DescribeCreateAccountStatus until the request leaves IN_PROGRESS (as AWS's own
+    guidance says to); the final status."""
+    deadline = time.monotonic() + limit
+    while True:
+        status = org.describe_create_account_status(
+            CreateAccountRequestId=request_id)["CreateAccountStatus"]
+        if status["State"] != "IN_PROGRESS" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
 
 
 class OrganizationsTest(unittest.TestCase):
@@ -36,12 +49,11 @@ class OrganizationsTest(unittest.TestCase):
 
     def create_member(self, name="member", email="member@example.com"):
         status = self.org.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
-        self.assertEqual(status["State"], "SUCCEEDED")
+        self.assertEqual(status["State"], "IN_PROGRESS")
         self.assertRegex(status["Id"], r"^car-[a-z0-9]{8,32}$")
-        again = self.org.describe_create_account_status(
-            CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
-        self.assertEqual(again["AccountId"], status["AccountId"])
-        return status["AccountId"]
+        done = wait_create_account(self.org, status["Id"])
+        self.assertEqual(done["State"], "SUCCEEDED")
+        return done["AccountId"]
 
     def member_root_clients(self, account_id):
         _, keys = harness.run_admin("create-root-key", "--account-id", account_id,

@@ -192,11 +192,12 @@ Result<void> checkBoundary(store::Tx& tx, const std::string& account, const std:
 /// Capitalized kind for AWS's input member names: "User", "Group", "Role".
 std::string kindTitle(const std::string& kind);
 
-/// Creates OrganizationAccountAccessRole in `account_id`: trusted by `management_account`,
+/// Creates the organization access role (`role_name`, OrganizationAccountAccessRole unless
+/// CreateAccount's RoleName says otherwise) in `account_id`: trusted by `management_account`,
 /// AdministratorAccess attached (org_role.cc; used by Organizations CreateAccount).
-Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::string& account_id,
-                                                 const std::string& management_account,
-                                                 SysTime now);
+Result<void> createOrganizationAccountAccessRole(
+    store::Tx& tx, const std::string& account_id, const std::string& management_account,
+    SysTime now, const std::string& role_name = "OrganizationAccountAccessRole");
 
 // Handlers (simulator.cc).
 /// SimulatePrincipalPolicy: a user's, group's or role's policies (plus PolicyInputList) judged

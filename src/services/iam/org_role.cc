@@ -1,4 +1,5 @@
-// The role AWS Organizations creates in every account it creates: OrganizationAccountAccessRole.
+// The role AWS Organizations creates in every account it creates (OrganizationAccountAccessRole
+// unless CreateAccount names it).
 #include "core/ids.h"
 #include "core/time.h"
 #include "services/iam/internal.h"
@@ -8,14 +9,14 @@ namespace citadel::iamsvc {
 // AWS: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html
 // The role trusts the management account and has AdministratorAccess attached.
 Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::string& account_id,
-                                                 const std::string& management_account,
-                                                 SysTime now) {
+                                                 const std::string& management_account, SysTime now,
+                                                 const std::string& role_name) {
   // Members set from std::string values: GCC 12 reports a false -Wrestrict on assigning
   // string literals to this freshly made struct's members.
   Entity e;
   e.kind = std::string("role");
   e.account_id = account_id;
-  e.name = std::string("OrganizationAccountAccessRole");
+  e.name = role_name;
   e.path = std::string("/");
   e.id = "AROA" + randomUpperAlnum(16);
   e.arn = iamArn(account_id, "role", "/", e.name);

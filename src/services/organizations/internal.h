@@ -10,6 +10,10 @@
 #include "runtime/context.h"
 #include "store/store.h"
 
+namespace citadel::runtime {
+class Services;
+}  // namespace citadel::runtime
+
 namespace citadel::orgs {
 
 namespace json = boost::json;
@@ -49,6 +53,10 @@ std::string orgArn(const Org& org, const std::string& suffix);
 void invalidateAfterCommit(RequestContext& ctx);
 /// The member as a string ("" when absent).
 std::string str(const json::value& in, const char* member);
+/// MaxResults/NextToken paging of a whole listing: `list_name` holds at most MaxResults
+/// (default 20) items from NextToken's position on, and NextToken is set when more remain.
+/// InvalidInputException (INVALID_PAGINATION_TOKEN) for a token this listing did not issue.
+Result<json::value> paged(const char* list_name, json::array items, const json::value& in);
 
 // Handlers (organization.cc).
 Result<json::value> createOrganization(RequestContext&, const json::value&);
@@ -89,6 +97,11 @@ Result<json::value> listTargetsForPolicy(RequestContext&, const json::value&);
 
 /// Attaches the organization's FullAWSAccess SCP to a new root, OU or account.
 void attachFullAccess(store::Tx& tx, const Org& org, const std::string& target_id);
+/// The scheduler job kind that completes a CreateAccount request.
+inline constexpr const char* kCreateAccountJob = "organizations.CreateAccount";
+/// Registers the CreateAccount job with the scheduler (service init).
+void registerCreateAccountJob(runtime::Services& services);
+
 /// Creates the organization's copy of the AWS managed FullAWSAccess SCP.
 void insertFullAccessPolicy(store::Tx& tx, const Org& org);
 

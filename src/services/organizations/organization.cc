@@ -1,5 +1,9 @@
 // Organizations: the organization, its root, accounts, OUs, service access and delegated
 // administrators.
+#include <algorithm>
+#include <cctype>
+
+#include "core/encoding.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "runtime/identity.h"
@@ -90,6 +94,35 @@ AwsError constraintViolation(std::string reason, std::string message) {
 std::string str(const json::value& in, const char* member) {
   const json::value* v = in.as_object().if_contains(member);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+Result<json::value> paged(const char* list_name, json::array items, const json::value& in) {
+  const std::string prefix = std::string("citadel:") + list_name + ":";
+  size_t offset = 0;
+  if (const std::string token = str(in, "NextToken"); !token.empty()) {
+    auto text = base64Decode(token);
+    bool ok = text && text->rfind(prefix, 0) == 0 && text->size() > prefix.size() &&
+              text->size() - prefix.size() <= 9;
+    for (size_t i = prefix.size(); ok && i < text->size(); ++i)
+      ok = std::isdigit(static_cast<unsigned char>((*text)[i])) != 0;
+    if (ok) offset = std::stoul(text->substr(prefix.size()));
+    if (!ok || offset > items.size()) {
+      AwsError e{
+          "InvalidInputException", "You specified an invalid value for nextToken.", 400, true, {}};
+      e.extra.emplace_back("Reason", "INVALID_PAGINATION_TOKEN");
+      return e;
+    }
+  }
+  // AWS: MaxResults is 1-20 (the model bounds it); without it a page holds up to 20.
+  size_t max = 20;
+  if (const json::value* m = in.as_object().if_contains("MaxResults"); m && m->is_number())
+    max = static_cast<size_t>(std::max<int64_t>(1, m->to_number<int64_t>()));
+  json::array page;
+  const size_t end = std::min(items.size(), offset + max);
+  for (size_t i = offset; i < end; ++i) page.push_back(std::move(items[i]));
+  json::object out{{list_name, std::move(page)}};
+  if (end < items.size()) out["NextToken"] = base64Encode(prefix + std::to_string(end));
+  return json::value(std::move(out));
 }
 
 std::string orgArn(const Org& org, const std::string& suffix) {
@@ -185,50 +218,107 @@ Result<json::value> deleteOrganization(RequestContext& ctx, const json::value&) 
   return json::value(json::object{});
 }
 
-Result<json::value> listRoots(RequestContext& ctx, const json::value&) {
+Result<json::value> listRoots(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   json::object root{{"Id", org.root_id},
                     {"Arn", orgArn(org, "root/" + org.id + "/" + org.root_id)},
                     {"Name", "Root"},
                     {"PolicyTypes", json::array{policyTypes()}}};
-  return json::value(json::object{{"Roots", json::array{std::move(root)}}});
+  return paged("Roots", json::array{std::move(root)}, in);
 }
 
 // AWS: https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
-// citadel creates the account at once (State SUCCEEDED) with OrganizationAccountAccessRole.
+// CreateAccount answers at once with an IN_PROGRESS status; the account is made afterwards
+// (a scheduler job, run as soon as the request commits) and the status becomes SUCCEEDED, or
+// FAILED with EMAIL_ALREADY_EXISTS. The access role is named by RoleName
+// (OrganizationAccountAccessRole by default).
 Result<json::value> createAccount(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   auto& tx = ctx.tx();
   const std::string email = str(in, "Email"), name = str(in, "AccountName");
+  std::string role = str(in, "RoleName");
+  if (role.empty()) role = "OrganizationAccountAccessRole";
+  if (role.rfind("AWSServiceRoleFor", 0) == 0) {
+    AwsError e{"InvalidInputException",
+               "You provided a role name that isn't valid. A role name can't begin with the "
+               "reserved prefix 'AWSServiceRoleFor'.",
+               400,
+               true,
+               {}};
+    e.extra.emplace_back("Reason", "INVALID_ROLE_NAME");
+    return e;
+  }
   const int64_t now = toEpochMillis(ctx.time);
   const std::string request_id = "car-" + randomFrom(kLowerAlnum, 32);
-  if (!tx.query("SELECT 1 FROM org_accounts WHERE email = ?", {email}).empty()) {
-    tx.exec(
-        "INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
-        "completed_ms, account_id, failure) VALUES (?, ?, ?, 'FAILED', ?, ?, '', "
-        "'EMAIL_ALREADY_EXISTS')",
-        {request_id, org.id, name, now, now});
-  } else {
-    TRY_ASSIGN(std::string account_id,
-               ctx.services->identity.createAccount(tx, std::nullopt, false));
-    TRY_VOID(iamsvc::createOrganizationAccountAccessRole(tx, account_id, org.management_account,
-                                                         ctx.time));
-    tx.exec(
-        "INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
-        "joined_ms) VALUES (?, ?, ?, ?, ?, 'CREATED', ?)",
-        {account_id, org.id, org.root_id, name, email, now});
-    attachFullAccess(tx, org, account_id);
-    tx.exec(
-        "INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
-        "completed_ms, account_id, failure) VALUES (?, ?, ?, 'SUCCEEDED', ?, ?, ?, '')",
-        {request_id, org.id, name, now, now, account_id});
-    invalidateAfterCommit(ctx);
-  }
+  tx.exec(
+      "INSERT INTO org_create_status(id, org_id, account_name, state, requested_ms, "
+      "completed_ms, account_id, failure) VALUES (?, ?, ?, 'IN_PROGRESS', ?, 0, '', '')",
+      {request_id, org.id, name, now});
+  runtime::Job job;
+  job.kind = kCreateAccountJob;
+  job.key = request_id;
+  job.due = Clock::now();
+  job.account_id = org.management_account;
+  job.region = ctx.region;
+  job.payload = json::serialize(
+      json::object{{"org", org.id}, {"request", request_id}, {"email", email}, {"role", role}});
+  runtime::Services* services = ctx.services;
+  services->scheduler.schedule(tx, job);
+  tx.afterCommit([services] { services->scheduler.wake(); });
   auto rows = tx.query(
       "SELECT id, account_name, state, requested_ms, completed_ms, account_id, failure "
       "FROM org_create_status WHERE id = ?",
       {request_id});
   return json::value(json::object{{"CreateAccountStatus", createStatusDoc(rows.at(0))}});
+}
+
+namespace {
+
+/// Completes a CreateAccount request: the account, its access role, its place under the root
+/// and the FullAWSAccess SCP; or FAILED when the email is taken by then.
+Result<void> runCreateAccount(runtime::Services& services, store::Tx& tx, const runtime::Job& job) {
+  json::value p = json::parse(job.payload);
+  const std::string org_id = str(p, "org"), request_id = str(p, "request");
+  const std::string email = str(p, "email"), role = str(p, "role");
+  auto orgs = tx.query(
+      "SELECT id, management_account, root_id, feature_set FROM org_organizations WHERE id = ?",
+      {org_id});
+  auto status =
+      tx.query("SELECT account_name FROM org_create_status WHERE id = ? AND state = 'IN_PROGRESS'",
+               {request_id});
+  if (orgs.empty() || status.empty()) return okResult();  // the organization went away
+  const Org org{orgs[0].text(0), orgs[0].text(1), orgs[0].text(2), orgs[0].text(3)};
+  const std::string name = status[0].text(0);
+  const SysTime when = Clock::now();
+  const int64_t now = toEpochMillis(when);
+  if (!tx.query("SELECT 1 FROM org_accounts WHERE email = ?", {email}).empty()) {
+    tx.exec(
+        "UPDATE org_create_status SET state = 'FAILED', completed_ms = ?, "
+        "failure = 'EMAIL_ALREADY_EXISTS' WHERE id = ?",
+        {now, request_id});
+    return okResult();
+  }
+  TRY_ASSIGN(std::string account_id, services.identity.createAccount(tx, std::nullopt, false));
+  TRY_VOID(iamsvc::createOrganizationAccountAccessRole(tx, account_id, org.management_account, when,
+                                                       role));
+  tx.exec(
+      "INSERT INTO org_accounts(account_id, org_id, parent_id, name, email, joined_method, "
+      "joined_ms) VALUES (?, ?, ?, ?, ?, 'CREATED', ?)",
+      {account_id, org.id, org.root_id, name, email, now});
+  attachFullAccess(tx, org, account_id);
+  tx.exec(
+      "UPDATE org_create_status SET state = 'SUCCEEDED', completed_ms = ?, account_id = ? "
+      "WHERE id = ?",
+      {now, account_id, request_id});
+  if (auto* provider = dynamic_cast<OrgProvider*>(services.organizations.get()))
+    tx.afterCommit([provider] { provider->invalidate(); });
+  return okResult();
+}
+
+}  // namespace
+
+void registerCreateAccountJob(runtime::Services& services) {
+  services.scheduler.registerKind(kCreateAccountJob, runCreateAccount);
 }
 
 Result<json::value> describeCreateAccountStatus(RequestContext& ctx, const json::value& in) {
@@ -258,10 +348,10 @@ Result<json::value> listCreateAccountStatus(RequestContext& ctx, const json::val
     for (const auto& s : states) keep = keep || (s.is_string() && s.as_string() == r.text(2));
     if (keep) out.push_back(createStatusDoc(r));
   }
-  return json::value(json::object{{"CreateAccountStatuses", std::move(out)}});
+  return paged("CreateAccountStatuses", std::move(out), in);
 }
 
-Result<json::value> listAccounts(RequestContext& ctx, const json::value&) {
+Result<json::value> listAccounts(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   json::array out;
   for (const auto& r : ctx.tx().query(std::string("SELECT ") + kAccountCols +
@@ -269,7 +359,7 @@ Result<json::value> listAccounts(RequestContext& ctx, const json::value&) {
                                           "ORDER BY joined_ms, account_id",
                                       {org.id}))
     out.push_back(accountDoc(org, r));
-  return json::value(json::object{{"Accounts", std::move(out)}});
+  return paged("Accounts", std::move(out), in);
 }
 
 Result<json::value> describeAccount(RequestContext& ctx, const json::value& in) {
@@ -292,7 +382,7 @@ Result<json::value> listAccountsForParent(RequestContext& ctx, const json::value
                                     "ORDER BY joined_ms, account_id",
                                 {org.id, parent.id}))
     out.push_back(accountDoc(org, r));
-  return json::value(json::object{{"Accounts", std::move(out)}});
+  return paged("Accounts", std::move(out), in);
 }
 
 Result<json::value> createOrganizationalUnit(RequestContext& ctx, const json::value& in) {
@@ -356,8 +446,7 @@ Result<json::value> deleteOrganizationalUnit(RequestContext& ctx, const json::va
   TRY_ASSIGN(auto t, requireOu(tx, org, str(in, "OrganizationalUnitId")));
   if (!tx.query("SELECT 1 FROM org_accounts WHERE org_id = ? AND parent_id = ?", {org.id, t.id})
            .empty() ||
-      !tx.query("SELECT 1 FROM org_ous WHERE org_id = ? AND parent_id = ?", {org.id, t.id})
-           .empty())
+      !tx.query("SELECT 1 FROM org_ous WHERE org_id = ? AND parent_id = ?", {org.id, t.id}).empty())
     return orgError("OrganizationalUnitNotEmptyException",
                     "The specified OU is not empty. Move all accounts to another root or to "
                     "other OUs, remove all child OUs, and try the operation again.");
@@ -376,7 +465,7 @@ Result<json::value> listOrganizationalUnitsForParent(RequestContext& ctx, const 
        tx.query("SELECT id, name FROM org_ous WHERE org_id = ? AND parent_id = ? ORDER BY name, id",
                 {org.id, parent.id}))
     out.push_back(ouDoc(org, r.text(0), r.text(1)));
-  return json::value(json::object{{"OrganizationalUnits", std::move(out)}});
+  return paged("OrganizationalUnits", std::move(out), in);
 }
 
 Result<json::value> moveAccount(RequestContext& ctx, const json::value& in) {
@@ -417,7 +506,7 @@ Result<json::value> listParents(RequestContext& ctx, const json::value& in) {
                     "that you specified.");
   const std::string parent = rows[0].text(0);
   json::object p{{"Id", parent}, {"Type", parent == org.root_id ? "ROOT" : "ORGANIZATIONAL_UNIT"}};
-  return json::value(json::object{{"Parents", json::array{std::move(p)}}});
+  return paged("Parents", json::array{std::move(p)}, in);
 }
 
 Result<json::value> listChildren(RequestContext& ctx, const json::value& in) {
@@ -437,7 +526,7 @@ Result<json::value> listChildren(RequestContext& ctx, const json::value& in) {
                   {org.id, parent.id}))
       out.push_back(json::object{{"Id", r.text(0)}, {"Type", "ORGANIZATIONAL_UNIT"}});
   }
-  return json::value(json::object{{"Children", std::move(out)}});
+  return paged("Children", std::move(out), in);
 }
 
 Result<json::value> enableAwsServiceAccess(RequestContext& ctx, const json::value& in) {
@@ -456,7 +545,7 @@ Result<json::value> disableAwsServiceAccess(RequestContext& ctx, const json::val
   return json::value(json::object{});
 }
 
-Result<json::value> listAwsServiceAccess(RequestContext& ctx, const json::value&) {
+Result<json::value> listAwsServiceAccess(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(Org org, requireManagement(ctx));
   json::array out;
   for (const auto& r : ctx.tx().query("SELECT principal, enabled_ms FROM org_service_access "
@@ -464,7 +553,7 @@ Result<json::value> listAwsServiceAccess(RequestContext& ctx, const json::value&
                                       {org.id}))
     out.push_back(
         json::object{{"ServicePrincipal", r.text(0)}, {"DateEnabled", seconds(r.integer(1))}});
-  return json::value(json::object{{"EnabledServicePrincipals", std::move(out)}});
+  return paged("EnabledServicePrincipals", std::move(out), in);
 }
 
 Result<json::value> registerDelegatedAdministrator(RequestContext& ctx, const json::value& in) {
@@ -517,7 +606,7 @@ Result<json::value> listDelegatedAdministrators(RequestContext& ctx, const json:
     d["DelegationEnabledDate"] = seconds(r.integer(5));
     out.push_back(std::move(d));
   }
-  return json::value(json::object{{"DelegatedAdministrators", std::move(out)}});
+  return paged("DelegatedAdministrators", std::move(out), in);
 }
 
 }  // namespace citadel::orgs

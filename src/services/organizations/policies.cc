@@ -130,7 +130,7 @@ Result<json::value> listPolicies(RequestContext& ctx, const json::value& in) {
                                           "ORDER BY aws_managed DESC, name",
                                       {org.id, str(in, "Filter")}))
     out.push_back(summaryDoc(org, rowOf(r)));
-  return json::value(json::object{{"Policies", std::move(out)}});
+  return paged("Policies", std::move(out), in);
 }
 
 Result<json::value> updatePolicy(RequestContext& ctx, const json::value& in) {
@@ -227,7 +227,7 @@ Result<json::value> listPoliciesForTarget(RequestContext& ctx, const json::value
                 "ORDER BY p.aws_managed DESC, p.name",
                 {org.id, t.id, str(in, "Filter")}))
     out.push_back(summaryDoc(org, rowOf(r)));
-  return json::value(json::object{{"Policies", std::move(out)}});
+  return paged("Policies", std::move(out), in);
 }
 
 Result<json::value> listTargetsForPolicy(RequestContext& ctx, const json::value& in) {
@@ -243,7 +243,7 @@ Result<json::value> listTargetsForPolicy(RequestContext& ctx, const json::value&
     out.push_back(
         json::object{{"TargetId", t->id}, {"Arn", t->arn}, {"Name", t->name}, {"Type", t->type}});
   }
-  return json::value(json::object{{"Targets", std::move(out)}});
+  return paged("Targets", std::move(out), in);
 }
 
 }  // namespace citadel::orgs

@@ -90,6 +90,18 @@ runtime::ServiceSpec makeOrganizations() {
   s.migrations.push_back({"organizations", 1, kSchemaV1});
   s.init = [](runtime::Services& services) {
     services.organizations = std::make_unique<OrgProvider>(services.store);
+    registerCreateAccountJob(services);
+  };
+  // State reset (dev mode): every organization with its OUs, policies and records. The
+  // accounts it created stay (accounts survive a reset), outside any organization.
+  s.reset = [](runtime::Services& services, store::Tx& tx) {
+    for (const char* table :
+         {"org_attachments", "org_policies", "org_ous", "org_accounts", "org_create_status",
+          "org_service_access", "org_delegated_admins", "org_organizations"})
+      tx.exec(std::string("DELETE FROM ") + table);
+    tx.afterCommit([&services] {
+      if (auto* p = dynamic_cast<OrgProvider*>(services.organizations.get())) p->invalidate();
+    });
   };
   return s;
 }
