@@ -27,63 +27,120 @@ namespace {
 
 const char* ckrName(CK_RV rv) {
   switch (rv) {
-    case CKR_OK: return "CKR_OK";
-    case CKR_CANCEL: return "CKR_CANCEL";
-    case CKR_HOST_MEMORY: return "CKR_HOST_MEMORY";
-    case CKR_SLOT_ID_INVALID: return "CKR_SLOT_ID_INVALID";
-    case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-    case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-    case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-    case CKR_ATTRIBUTE_READ_ONLY: return "CKR_ATTRIBUTE_READ_ONLY";
-    case CKR_ATTRIBUTE_SENSITIVE: return "CKR_ATTRIBUTE_SENSITIVE";
-    case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
-    case CKR_ATTRIBUTE_VALUE_INVALID: return "CKR_ATTRIBUTE_VALUE_INVALID";
-    case CKR_DATA_INVALID: return "CKR_DATA_INVALID";
-    case CKR_DATA_LEN_RANGE: return "CKR_DATA_LEN_RANGE";
-    case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-    case CKR_DEVICE_MEMORY: return "CKR_DEVICE_MEMORY";
-    case CKR_DEVICE_REMOVED: return "CKR_DEVICE_REMOVED";
-    case CKR_ENCRYPTED_DATA_INVALID: return "CKR_ENCRYPTED_DATA_INVALID";
-    case CKR_ENCRYPTED_DATA_LEN_RANGE: return "CKR_ENCRYPTED_DATA_LEN_RANGE";
-    case CKR_FUNCTION_NOT_SUPPORTED: return "CKR_FUNCTION_NOT_SUPPORTED";
-    case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-    case CKR_KEY_SIZE_RANGE: return "CKR_KEY_SIZE_RANGE";
-    case CKR_KEY_TYPE_INCONSISTENT: return "CKR_KEY_TYPE_INCONSISTENT";
-    case CKR_KEY_FUNCTION_NOT_PERMITTED: return "CKR_KEY_FUNCTION_NOT_PERMITTED";
-    case CKR_KEY_NOT_WRAPPABLE: return "CKR_KEY_NOT_WRAPPABLE";
-    case CKR_KEY_UNEXTRACTABLE: return "CKR_KEY_UNEXTRACTABLE";
-    case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-    case CKR_MECHANISM_PARAM_INVALID: return "CKR_MECHANISM_PARAM_INVALID";
-    case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-    case CKR_OPERATION_ACTIVE: return "CKR_OPERATION_ACTIVE";
-    case CKR_OPERATION_NOT_INITIALIZED: return "CKR_OPERATION_NOT_INITIALIZED";
-    case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-    case CKR_PIN_INVALID: return "CKR_PIN_INVALID";
-    case CKR_PIN_LEN_RANGE: return "CKR_PIN_LEN_RANGE";
-    case CKR_PIN_EXPIRED: return "CKR_PIN_EXPIRED";
-    case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-    case CKR_SESSION_CLOSED: return "CKR_SESSION_CLOSED";
-    case CKR_SESSION_COUNT: return "CKR_SESSION_COUNT";
-    case CKR_SESSION_HANDLE_INVALID: return "CKR_SESSION_HANDLE_INVALID";
-    case CKR_SESSION_READ_ONLY: return "CKR_SESSION_READ_ONLY";
-    case CKR_TEMPLATE_INCOMPLETE: return "CKR_TEMPLATE_INCOMPLETE";
-    case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
-    case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-    case CKR_TOKEN_NOT_RECOGNIZED: return "CKR_TOKEN_NOT_RECOGNIZED";
-    case CKR_TOKEN_WRITE_PROTECTED: return "CKR_TOKEN_WRITE_PROTECTED";
-    case CKR_USER_ALREADY_LOGGED_IN: return "CKR_USER_ALREADY_LOGGED_IN";
-    case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-    case CKR_USER_PIN_NOT_INITIALIZED: return "CKR_USER_PIN_NOT_INITIALIZED";
-    case CKR_USER_TYPE_INVALID: return "CKR_USER_TYPE_INVALID";
-    case CKR_USER_ANOTHER_ALREADY_LOGGED_IN: return "CKR_USER_ANOTHER_ALREADY_LOGGED_IN";
-    case CKR_USER_TOO_MANY_TYPES: return "CKR_USER_TOO_MANY_TYPES";
-    case CKR_WRAPPING_KEY_HANDLE_INVALID: return "CKR_WRAPPING_KEY_HANDLE_INVALID";
-    case CKR_RANDOM_NO_RNG: return "CKR_RANDOM_NO_RNG";
-    case CKR_BUFFER_TOO_SMALL: return "CKR_BUFFER_TOO_SMALL";
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return "CKR_CRYPTOKI_NOT_INITIALIZED";
-    case CKR_CRYPTOKI_ALREADY_INITIALIZED: return "CKR_CRYPTOKI_ALREADY_INITIALIZED";
-    case CKR_CANT_LOCK: return "CKR_CANT_LOCK";
-    default: return nullptr;
+    case CKR_OK:
+      return "CKR_OK";
+    case CKR_CANCEL:
+      return "CKR_CANCEL";
+    case CKR_HOST_MEMORY:
+      return "CKR_HOST_MEMORY";
+    case CKR_SLOT_ID_INVALID:
+      return "CKR_SLOT_ID_INVALID";
+    case CKR_GENERAL_ERROR:
+      return "CKR_GENERAL_ERROR";
+    case CKR_FUNCTION_FAILED:
+      return "CKR_FUNCTION_FAILED";
+    case CKR_ARGUMENTS_BAD:
+      return "CKR_ARGUMENTS_BAD";
+    case CKR_ATTRIBUTE_READ_ONLY:
+      return "CKR_ATTRIBUTE_READ_ONLY";
+    case CKR_ATTRIBUTE_SENSITIVE:
+      return "CKR_ATTRIBUTE_SENSITIVE";
+    case CKR_ATTRIBUTE_TYPE_INVALID:
+      return "CKR_ATTRIBUTE_TYPE_INVALID";
+    case CKR_ATTRIBUTE_VALUE_INVALID:
+      return "CKR_ATTRIBUTE_VALUE_INVALID";
+    case CKR_DATA_INVALID:
+      return "CKR_DATA_INVALID";
+    case CKR_DATA_LEN_RANGE:
+      return "CKR_DATA_LEN_RANGE";
+    case CKR_DEVICE_ERROR:
+      return "CKR_DEVICE_ERROR";
+    case CKR_DEVICE_MEMORY:
+      return "CKR_DEVICE_MEMORY";
+    case CKR_DEVICE_REMOVED:
+      return "CKR_DEVICE_REMOVED";
+    case CKR_ENCRYPTED_DATA_INVALID:
+      return "CKR_ENCRYPTED_DATA_INVALID";
+    case CKR_ENCRYPTED_DATA_LEN_RANGE:
+      return "CKR_ENCRYPTED_DATA_LEN_RANGE";
+    case CKR_FUNCTION_NOT_SUPPORTED:
+      return "CKR_FUNCTION_NOT_SUPPORTED";
+    case CKR_KEY_HANDLE_INVALID:
+      return "CKR_KEY_HANDLE_INVALID";
+    case CKR_KEY_SIZE_RANGE:
+      return "CKR_KEY_SIZE_RANGE";
+    case CKR_KEY_TYPE_INCONSISTENT:
+      return "CKR_KEY_TYPE_INCONSISTENT";
+    case CKR_KEY_FUNCTION_NOT_PERMITTED:
+      return "CKR_KEY_FUNCTION_NOT_PERMITTED";
+    case CKR_KEY_NOT_WRAPPABLE:
+      return "CKR_KEY_NOT_WRAPPABLE";
+    case CKR_KEY_UNEXTRACTABLE:
+      return "CKR_KEY_UNEXTRACTABLE";
+    case CKR_MECHANISM_INVALID:
+      return "CKR_MECHANISM_INVALID";
+    case CKR_MECHANISM_PARAM_INVALID:
+      return "CKR_MECHANISM_PARAM_INVALID";
+    case CKR_OBJECT_HANDLE_INVALID:
+      return "CKR_OBJECT_HANDLE_INVALID";
+    case CKR_OPERATION_ACTIVE:
+      return "CKR_OPERATION_ACTIVE";
+    case CKR_OPERATION_NOT_INITIALIZED:
+      return "CKR_OPERATION_NOT_INITIALIZED";
+    case CKR_PIN_INCORRECT:
+      return "CKR_PIN_INCORRECT";
+    case CKR_PIN_INVALID:
+      return "CKR_PIN_INVALID";
+    case CKR_PIN_LEN_RANGE:
+      return "CKR_PIN_LEN_RANGE";
+    case CKR_PIN_EXPIRED:
+      return "CKR_PIN_EXPIRED";
+    case CKR_PIN_LOCKED:
+      return "CKR_PIN_LOCKED";
+    case CKR_SESSION_CLOSED:
+      return "CKR_SESSION_CLOSED";
+    case CKR_SESSION_COUNT:
+      return "CKR_SESSION_COUNT";
+    case CKR_SESSION_HANDLE_INVALID:
+      return "CKR_SESSION_HANDLE_INVALID";
+    case CKR_SESSION_READ_ONLY:
+      return "CKR_SESSION_READ_ONLY";
+    case CKR_TEMPLATE_INCOMPLETE:
+      return "CKR_TEMPLATE_INCOMPLETE";
+    case CKR_TEMPLATE_INCONSISTENT:
+      return "CKR_TEMPLATE_INCONSISTENT";
+    case CKR_TOKEN_NOT_PRESENT:
+      return "CKR_TOKEN_NOT_PRESENT";
+    case CKR_TOKEN_NOT_RECOGNIZED:
+      return "CKR_TOKEN_NOT_RECOGNIZED";
+    case CKR_TOKEN_WRITE_PROTECTED:
+      return "CKR_TOKEN_WRITE_PROTECTED";
+    case CKR_USER_ALREADY_LOGGED_IN:
+      return "CKR_USER_ALREADY_LOGGED_IN";
+    case CKR_USER_NOT_LOGGED_IN:
+      return "CKR_USER_NOT_LOGGED_IN";
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      return "CKR_USER_PIN_NOT_INITIALIZED";
+    case CKR_USER_TYPE_INVALID:
+      return "CKR_USER_TYPE_INVALID";
+    case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
+      return "CKR_USER_ANOTHER_ALREADY_LOGGED_IN";
+    case CKR_USER_TOO_MANY_TYPES:
+      return "CKR_USER_TOO_MANY_TYPES";
+    case CKR_WRAPPING_KEY_HANDLE_INVALID:
+      return "CKR_WRAPPING_KEY_HANDLE_INVALID";
+    case CKR_RANDOM_NO_RNG:
+      return "CKR_RANDOM_NO_RNG";
+    case CKR_BUFFER_TOO_SMALL:
+      return "CKR_BUFFER_TOO_SMALL";
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      return "CKR_CRYPTOKI_NOT_INITIALIZED";
+    case CKR_CRYPTOKI_ALREADY_INITIALIZED:
+      return "CKR_CRYPTOKI_ALREADY_INITIALIZED";
+    case CKR_CANT_LOCK:
+      return "CKR_CANT_LOCK";
+    default:
+      return nullptr;
   }
 }
 
@@ -93,6 +150,9 @@ std::string ckrText(CK_RV rv) {
   std::snprintf(buf, sizeof buf, "CKR 0x%08lx", static_cast<unsigned long>(rv));
   return buf;
 }
+
+/// PKCS#11 3.0's CKR_AEAD_DECRYPT_FAILED (p11-kit's 2.40 header does not name it).
+constexpr CK_RV kCkrAeadDecryptFailed = 0x00000035UL;
 
 AwsError makeError(std::string code, std::string message, int status, bool sender_fault,
                    std::string_view connection_error = {}) {
@@ -117,8 +177,7 @@ AwsError callError(const char* function, CK_RV rv) {
     case CKR_TOKEN_NOT_RECOGNIZED:
     case CKR_SLOT_ID_INVALID:
       return makeError("CloudHsmClusterNotActiveException",
-                       what + " (the PKCS#11 token is not available)", 400, true,
-                       "NETWORK_ERRORS");
+                       what + " (the PKCS#11 token is not available)", 400, true, "NETWORK_ERRORS");
     case CKR_USER_NOT_LOGGED_IN:
     case CKR_SESSION_CLOSED:
     case CKR_SESSION_HANDLE_INVALID:
@@ -297,8 +356,9 @@ Result<std::shared_ptr<Pkcs11Module>> Pkcs11Module::load(const std::string& path
   }
   CK_INFO info;
   if (impl->fn->C_GetInfo(&info) == CKR_OK) {
-    impl->description = paddedField(info.libraryDescription, sizeof info.libraryDescription) +
-                        " " + std::to_string(info.libraryVersion.major) + "." +
+    impl->description = paddedField(info.manufacturerID, sizeof info.manufacturerID) + " " +
+                        paddedField(info.libraryDescription, sizeof info.libraryDescription) + " " +
+                        std::to_string(info.libraryVersion.major) + "." +
                         std::to_string(info.libraryVersion.minor);
   }
 
@@ -344,8 +404,8 @@ struct Pkcs11Token::Impl {
   void forgetHandle(const std::string& id_bytes);
   Result<std::string> random(CK_SESSION_HANDLE session, size_t n);
   AwsError keyNotFound(const std::string& id_bytes) const {
-    return makeError("NotFoundException", "No key with id '" + toHex(id_bytes) +
-                                              "' in PKCS#11 token '" + label + "'.",
+    return makeError("NotFoundException",
+                     "No key with id '" + toHex(id_bytes) + "' in PKCS#11 token '" + label + "'.",
                      400, true);
   }
 };
@@ -450,8 +510,7 @@ Result<CK_OBJECT_HANDLE> Pkcs11Token::Impl::findHandle(CK_SESSION_HANDLE session
 }
 
 Result<CK_OBJECT_HANDLE> Pkcs11Token::Impl::keyHandle(CK_SESSION_HANDLE session,
-                                                      const std::string& id_bytes,
-                                                      bool refresh) {
+                                                      const std::string& id_bytes, bool refresh) {
   if (!refresh) {
     std::lock_guard lock(handles_mu);
     auto it = handles.find(id_bytes);
@@ -491,10 +550,10 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::connect(std::shared_ptr<Pkcs11
                      400, true, "CLUSTER_NOT_FOUND");
   }
   auto not_found = [&] {
-    return makeError("CloudHsmClusterNotFoundException",
-                     "No PKCS#11 token labelled '" + label + "' in module '" + module->path() +
-                         "'.",
-                     400, true, "CLUSTER_NOT_FOUND");
+    return makeError(
+        "CloudHsmClusterNotFoundException",
+        "No PKCS#11 token labelled '" + label + "' in module '" + module->path() + "'.", 400, true,
+        "CLUSTER_NOT_FOUND");
   };
   CK_FUNCTION_LIST_PTR fn = module->impl().fn;
 
@@ -519,10 +578,10 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::connect(std::shared_ptr<Pkcs11
   }
   if (matches.empty()) return not_found();
   if (matches.size() > 1) {
-    return makeError("CloudHsmClusterInvalidConfigurationException",
-                     "Several PKCS#11 tokens are labelled '" + label + "' in module '" +
-                         module->path() + "'.",
-                     400, true, "INTERNAL_ERROR");
+    return makeError(
+        "CloudHsmClusterInvalidConfigurationException",
+        "Several PKCS#11 tokens are labelled '" + label + "' in module '" + module->path() + "'.",
+        400, true, "INTERNAL_ERROR");
   }
   auto [slot, info] = matches.front();
   if (!(info.flags & CKF_TOKEN_INITIALIZED)) {
@@ -532,8 +591,7 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::connect(std::shared_ptr<Pkcs11
   }
   if (!(info.flags & CKF_USER_PIN_INITIALIZED)) {
     return makeError("CustomKeyStoreInvalidStateException",
-                     "PKCS#11 token '" + label + "' has no user PIN.", 400, true,
-                     "USER_NOT_FOUND");
+                     "PKCS#11 token '" + label + "' has no user PIN.", 400, true, "USER_NOT_FOUND");
   }
   if (info.flags & CKF_USER_PIN_LOCKED) {
     return makeError("CustomKeyStoreInvalidStateException",
@@ -547,8 +605,8 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::connect(std::shared_ptr<Pkcs11
   impl->slot = slot;
   impl->label = label;
   impl->max_sessions = max_sessions;
-  CK_RV rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
-                               &impl->anchor);
+  CK_RV rv =
+      fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &impl->anchor);
   if (rv != CKR_OK) return callError("C_OpenSession", rv);
 
   // Log in (or, when this process is already logged in to the token, check the PIN matches).
@@ -743,12 +801,14 @@ Result<Pkcs11Ciphertext> Pkcs11Token::encrypt(std::string_view id, std::string_v
   Pkcs11Ciphertext out;
   TRY_ASSIGN(out.iv, t.random(session, kIvSize));
 
-  // SoftHSM2 (and PKCS#11 2.40) read the IV length from ulIvLen; ulIvBits is its size in bits.
+  // PKCS#11 2.40 layout (SoftHSM2 checks ulParameterLen == sizeof(CK_GCM_PARAMS)). SoftHSM2
+  // takes the IV length from ulIvLen and never reads ulIvBits; other modules read ulIvBits, so
+  // both carry the same length. ulTagBits must be a multiple of 8 up to 128.
   CK_GCM_PARAMS params;
   params.pIv = bytePtr(out.iv);
   params.ulIvLen = out.iv.size();
   params.ulIvBits = out.iv.size() * 8;
-  params.pAAD = aad.empty() ? nullptr : bytePtr(aad);
+  params.pAAD = bytePtr(aad);
   params.ulAADLen = aad.size();
   params.ulTagBits = kTagSize * 8;
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
@@ -797,7 +857,7 @@ Result<std::string> Pkcs11Token::decrypt(std::string_view id, std::string_view i
   params.pIv = bytePtr(iv);
   params.ulIvLen = iv.size();
   params.ulIvBits = iv.size() * 8;
-  params.pAAD = aad.empty() ? nullptr : bytePtr(aad);
+  params.pAAD = bytePtr(aad);
   params.ulAADLen = aad.size();
   params.ulTagBits = kTagSize * 8;
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
@@ -822,12 +882,13 @@ Result<std::string> Pkcs11Token::decrypt(std::string_view id, std::string_view i
     switch (rv) {
       case CKR_ENCRYPTED_DATA_INVALID:
       case CKR_ENCRYPTED_DATA_LEN_RANGE:
-      // SoftHSM2 answers a failed tag check with CKR_GENERAL_ERROR; the inputs were checked
-      // above, so this is the authentication failure.
+      case kCkrAeadDecryptFailed:
+      // SoftHSM2 2.6 answers a failed tag check with CKR_GENERAL_ERROR; the key, IV and length
+      // were accepted by C_DecryptInit and checked above, so this is the authentication failure.
       case CKR_GENERAL_ERROR:
       case CKR_FUNCTION_FAILED:
-        return invalid("The ciphertext failed authentication (PKCS#11 C_Decrypt: " +
-                       ckrText(rv) + ").");
+        return invalid("The ciphertext failed authentication (PKCS#11 C_Decrypt: " + ckrText(rv) +
+                       ").");
       default:
         return callError("C_Decrypt", rv);
     }

@@ -10,8 +10,9 @@
 ///   connection was disconnected or lost its login.
 /// - CloudHsmClusterNotActiveException: the device went away (token removed, device error).
 /// - NotFoundException: no key with that id in the token.
-/// - InvalidCiphertextException: decryption failed authentication (wrong tag, AAD, IV or key).
-/// - ValidationException: malformed arguments (bad key id, IV length, short ciphertext).
+/// - InvalidCiphertextException: decryption failed authentication (wrong tag, AAD, IV or key),
+///   or the IV / ciphertext has an impossible length.
+/// - ValidationException: a malformed key id.
 /// - KMSInternalException: any other PKCS#11 failure (the message names the function and CKR_*).
 /// Connection failures also carry `extra` = {"ConnectionErrorCode", <AWS ConnectionErrorCode>}
 /// (INVALID_CREDENTIALS, USER_LOCKED_OUT, CLUSTER_NOT_FOUND, NETWORK_ERRORS, INTERNAL_ERROR) so
@@ -58,13 +59,13 @@ class Pkcs11Module {
 
 /// Attributes of a key found in the token.
 struct Pkcs11KeyInfo {
-  std::string id;          ///< the stable id generateAesKey returned (lower-case hex of CKA_ID)
-  std::string label;       ///< CKA_LABEL
-  bool sensitive = false;  ///< CKA_SENSITIVE
-  bool extractable = true;           ///< CKA_EXTRACTABLE
-  bool always_sensitive = false;     ///< CKA_ALWAYS_SENSITIVE
-  bool never_extractable = false;    ///< CKA_NEVER_EXTRACTABLE
-  size_t value_len = 0;              ///< CKA_VALUE_LEN (bytes)
+  std::string id;           ///< the stable id generateAesKey returned (lower-case hex of CKA_ID)
+  std::string label;        ///< CKA_LABEL
+  bool sensitive = false;   ///< CKA_SENSITIVE
+  bool extractable = true;  ///< CKA_EXTRACTABLE
+  bool always_sensitive = false;   ///< CKA_ALWAYS_SENSITIVE
+  bool never_extractable = false;  ///< CKA_NEVER_EXTRACTABLE
+  size_t value_len = 0;            ///< CKA_VALUE_LEN (bytes)
 };
 
 /// Result of an AES-GCM encryption inside the token.
@@ -118,8 +119,8 @@ class Pkcs11Token {
                                    std::string_view aad);
   /// AES-256-GCM decryption with key `id` inside the token. `ciphertext` ends with the tag.
   /// A wrong tag, IV, AAD or key answers InvalidCiphertextException.
-  Result<std::string> decrypt(std::string_view id, std::string_view iv,
-                              std::string_view ciphertext, std::string_view aad);
+  Result<std::string> decrypt(std::string_view id, std::string_view iv, std::string_view ciphertext,
+                              std::string_view aad);
   /// `n` bytes from the token's random generator (C_GenerateRandom).
   Result<std::string> generateRandom(size_t n);
 
