@@ -8,6 +8,7 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev zlib1g-dev libpugixml-dev
   libgtest-dev googletest openssl curl
   softhsm2 libp11-kit-dev
+  postgresql libpq-dev
 )
 
 missing=()
