@@ -11,6 +11,7 @@
 namespace citadel::runtime {
 
 struct OperationSpec;
+struct AuthInputs;
 
 class Authorizer {
  public:
@@ -19,6 +20,16 @@ class Authorizer {
   /// AwsError (the pipeline renders and audits it) when not.
   virtual Result<void> authorize(const RequestContext& ctx, const std::string& action,
                                  const std::vector<std::string>& resources) = 0;
+  /// The same with what the operation adds (registry.h AuthInputs: service condition keys,
+  /// request tags, resource policy and owner, key-policy mode, grants); null = nothing added.
+  /// The pipeline and invokeAs call this one. The default ignores `inputs` (authorizers that
+  /// only know the three-argument form keep working).
+  virtual Result<void> authorize(const RequestContext& ctx, const std::string& action,
+                                 const std::vector<std::string>& resources,
+                                 const AuthInputs* inputs) {
+    (void)inputs;
+    return authorize(ctx, action, resources);
+  }
 };
 
 }  // namespace citadel::runtime

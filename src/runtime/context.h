@@ -53,6 +53,10 @@ struct RequestContext {
 
   std::string source_ip;
   std::string user_agent;
+  /// Set by invokeAs (invoke.h) on the inner request of a service-to-service call: the calling
+  /// service's endpoint, "secretsmanager.us-east-1.amazonaws.com" (the value of KMS's
+  /// kms:ViaService and of its peers); empty for a request from a client.
+  std::string via_service;
 
   bool read_only = false;
   /// The request's transaction, begun on first use: a write transaction for mutating

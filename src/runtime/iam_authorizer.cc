@@ -1,10 +1,15 @@
 #include "runtime/iam_authorizer.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include "core/time.h"
 #include "iam/evaluator.h"
+#include "protocol/model.h"
 #include "runtime/services.h"
 
 namespace citadel::runtime {
@@ -115,6 +120,12 @@ std::shared_ptr<const OrgInfo> IamAuthorizer::addServiceControlPolicies(Services
 
 Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::string& action,
                                       const std::vector<std::string>& resources) {
+  return authorize(ctx, action, resources, nullptr);
+}
+
+Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::string& action,
+                                      const std::vector<std::string>& resources,
+                                      const AuthInputs* inputs) {
   const Principal& p = ctx.principal;
   iam::EvalRequest req;
   req.principal.type = engineType(p.type);
@@ -144,6 +155,14 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
   fillVpcKeys(ctx, services_.config.source_vpc_header, services_.config.source_vpce_header, keys);
   iam::addPrincipalKeys(req.principal, keys);
   if (!policies.source_identity.empty()) keys.set("aws:SourceIdentity", policies.source_identity);
+  if (inputs) {
+    for (const auto& [name, values] : inputs->condition_keys) keys.setMulti(name, values);
+    req.resource_policy = inputs->resource_policy.get();
+    if (!inputs->resource_account.empty())
+      req.resource_account =
+          inputs->resource_account == p.account_id ? std::string() : inputs->resource_account;
+    req.resource_policy_required = inputs->resource_policy_required;
+  }
   req.context = &keys;
 
   static const std::vector<std::string> kAnyResource{"*"};
@@ -151,10 +170,161 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
   for (const auto& resource : targets) {
     req.resource = resource;
     iam::EvalResult result = iam::evaluate(req);
-    if (result.decision != iam::Decision::kAllow)
-      return AwsError{"AccessDenied", iam::accessDeniedMessage(req, result), 403, true, {}};
+    if (result.decision == iam::Decision::kAllow) continue;
+    // AWS: a grant allows what the policies leave undecided, never what one denies.
+    if (result.decision == iam::Decision::kImplicitDeny && inputs && inputs->alternative_allow &&
+        inputs->alternative_allow())
+      continue;
+    return AwsError{"AccessDenied", iam::accessDeniedMessage(req, result), 403, true, {}};
   }
   return okResult();
+}
+
+namespace {
+
+/// Where an operation's input carries its tags (found once per model operation).
+struct TagSource {
+  enum class Kind : uint8_t { kNone, kPairs, kMap, kKeys, kSpecs };
+  Kind kind = Kind::kNone;
+  std::string member;       ///< input member holding the tags
+  std::string key_field;    ///< kPairs/kSpecs: "Key" / "TagKey" / "key"
+  std::string value_field;  ///< kPairs/kSpecs: "Value" / "TagValue" / "value"
+  std::string inner;        ///< kSpecs: the member of each specification holding the pairs
+};
+
+/// A list of {Key,Value}-like structures: fills the field names.
+bool pairShape(const protocol::Shape* list, TagSource& out) {
+  if (!list || list->type != protocol::ShapeType::kList || !list->member) return false;
+  const protocol::Shape* e = list->member->shape;
+  if (!e || e->type != protocol::ShapeType::kStructure) return false;
+  for (const auto& [k, v] : {std::pair{"Key", "Value"}, {"TagKey", "TagValue"}, {"key", "value"}}) {
+    if (e->findMember(k) && e->findMember(v)) {
+      out.key_field = k;
+      out.value_field = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+TagSource findTagSource(const protocol::Operation& op) {
+  TagSource t;
+  const protocol::Shape* in = op.input;
+  if (!in || in->type != protocol::ShapeType::kStructure) return t;
+  for (const auto& m : in->members) {
+    const protocol::Shape* s = m.shape;
+    if (!s) continue;
+    if (m.name == "Tags" || m.name == "tags" || m.name == "TagList" || m.name == "TagsList") {
+      if (s->type == protocol::ShapeType::kMap) {
+        t.kind = TagSource::Kind::kMap;
+      } else if (pairShape(s, t)) {
+        t.kind = TagSource::Kind::kPairs;
+      } else if (s->type == protocol::ShapeType::kList && s->member && s->member->shape &&
+                 s->member->shape->type == protocol::ShapeType::kString) {
+        t.kind = TagSource::Kind::kKeys;  // logs UntagLogGroup: "tags" is a list of keys
+      } else {
+        continue;
+      }
+    } else if (m.name == "TagKeys" || m.name == "tagKeys") {
+      if (s->type != protocol::ShapeType::kList) continue;
+      t.kind = TagSource::Kind::kKeys;
+    } else if (m.name == "TagSpecifications") {
+      // EC2: [{ResourceType, Tags: [{Key, Value}]}]
+      if (s->type != protocol::ShapeType::kList || !s->member || !s->member->shape) continue;
+      const protocol::Member* inner = s->member->shape->findMember("Tags");
+      if (!inner || !pairShape(inner->shape, t)) continue;
+      t.kind = TagSource::Kind::kSpecs;
+      t.inner = "Tags";
+    } else {
+      continue;
+    }
+    t.member = m.name;
+    return t;
+  }
+  return t;
+}
+
+/// The operation's tag source; computed on first use. Model operations live as long as the
+/// process, so their address is a stable key.
+const TagSource& tagSource(const protocol::Operation& op) {
+  static std::shared_mutex mu;
+  static std::unordered_map<const protocol::Operation*, TagSource> cache;
+  {
+    std::shared_lock lock(mu);
+    auto it = cache.find(&op);
+    if (it != cache.end()) return it->second;
+  }
+  TagSource t = findTagSource(op);
+  std::unique_lock lock(mu);
+  // INVARIANT: entries are never erased, so references stay valid (unordered_map nodes).
+  return cache.try_emplace(&op, std::move(t)).first->second;
+}
+
+void addPairs(const boost::json::array& pairs, const TagSource& t,
+              std::vector<std::pair<std::string, std::vector<std::string>>>& keys,
+              std::vector<std::string>& tag_keys) {
+  for (const auto& item : pairs) {
+    const auto* o = item.if_object();
+    if (!o) continue;
+    const auto* k = o->if_contains(t.key_field);
+    if (!k || !k->is_string()) continue;
+    const auto* v = o->if_contains(t.value_field);
+    std::string value = v && v->is_string() ? std::string(v->get_string()) : std::string();
+    keys.push_back({"aws:RequestTag/" + std::string(k->get_string()), {std::move(value)}});
+    tag_keys.emplace_back(k->get_string());
+  }
+}
+
+}  // namespace
+
+void addRequestTagKeys(const protocol::Operation& op, const boost::json::value& input,
+                       std::optional<AuthInputs>& out) {
+  const TagSource& t = tagSource(op);
+  if (t.kind == TagSource::Kind::kNone) return;
+  const auto* doc = input.if_object();
+  if (!doc) return;
+  const boost::json::value* v = doc->if_contains(t.member);
+  if (!v || v->is_null()) return;
+
+  std::vector<std::pair<std::string, std::vector<std::string>>> keys;
+  std::vector<std::string> tag_keys;
+  switch (t.kind) {
+    case TagSource::Kind::kNone:
+      return;
+    case TagSource::Kind::kPairs:
+      if (const auto* a = v->if_array()) addPairs(*a, t, keys, tag_keys);
+      break;
+    case TagSource::Kind::kMap:
+      if (const auto* o = v->if_object()) {
+        for (const auto& kv : *o) {
+          std::string value =
+              kv.value().is_string() ? std::string(kv.value().get_string()) : std::string();
+          keys.push_back({"aws:RequestTag/" + std::string(kv.key()), {std::move(value)}});
+          tag_keys.emplace_back(kv.key());
+        }
+      }
+      break;
+    case TagSource::Kind::kKeys:
+      if (const auto* a = v->if_array()) {
+        for (const auto& k : *a)
+          if (k.is_string()) tag_keys.emplace_back(k.get_string());
+      }
+      break;
+    case TagSource::Kind::kSpecs:
+      if (const auto* a = v->if_array()) {
+        for (const auto& spec : *a) {
+          const auto* so = spec.if_object();
+          const boost::json::value* pairs = so ? so->if_contains(t.inner) : nullptr;
+          if (pairs && pairs->is_array()) addPairs(pairs->get_array(), t, keys, tag_keys);
+        }
+      }
+      break;
+  }
+  if (!out) out.emplace();
+  keys.push_back({"aws:TagKeys", std::move(tag_keys)});
+  auto& dst = out->condition_keys;
+  dst.insert(dst.begin(), std::make_move_iterator(keys.begin()),
+             std::make_move_iterator(keys.end()));
 }
 
 }  // namespace citadel::runtime

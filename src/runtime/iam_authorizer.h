@@ -4,11 +4,19 @@
 
 #include "runtime/authorizer.h"
 
+#include <boost/json/fwd.hpp>
 #include <memory>
+#include <optional>
+
+#include "runtime/registry.h"
 
 namespace citadel::iam {
 class ContextKeys;
 struct EvalRequest;
+}
+
+namespace citadel::protocol {
+struct Operation;
 }
 
 namespace citadel::runtime {
@@ -19,8 +27,16 @@ struct OrgInfo;
 class IamAuthorizer : public Authorizer {
  public:
   explicit IamAuthorizer(Services& services) : services_(services) {}
+  /// authorize(ctx, action, resources, nullptr).
   Result<void> authorize(const RequestContext& ctx, const std::string& action,
                          const std::vector<std::string>& resources) override;
+  /// AWS's evaluation over the caller's policies, with `inputs` (may be null): its condition
+  /// keys are added to the request's (replacing a global key of the same name), its resource
+  /// policy, resource account and key-policy mode go into the evaluation, and its
+  /// alternative_allow is asked only when the policies deny implicitly (per resource).
+  Result<void> authorize(const RequestContext& ctx, const std::string& action,
+                         const std::vector<std::string>& resources,
+                         const AuthInputs* inputs) override;
 
   /// The global condition keys of a request (aws:SourceIp, aws:CurrentTime, ...), filled from
   /// its context. Exposed for the policy simulator and tests.
@@ -38,5 +54,16 @@ class IamAuthorizer : public Authorizer {
  private:
   Services& services_;
 };
+
+/// The generic tag condition keys of a request, for every operation of every service:
+/// aws:RequestTag/<key> (one value each) and aws:TagKeys (every key, in request order), read
+/// from the validated input where the operation's model has a tag member: "Tags"/"tags"/
+/// "TagList"/"TagsList" as a list of {Key,Value} or {TagKey,TagValue} or as a map, "TagKeys"/
+/// "tagKeys" (untag operations: aws:TagKeys only) and EC2's "TagSpecifications". Which member
+/// is looked up once per model operation. The keys are put before any the service added (a
+/// service's own value wins). `out` is emplaced only when the input carries tags: nothing is
+/// allocated otherwise. aws:ResourceTag/<key> is the service's (AuthInputs::condition_keys).
+void addRequestTagKeys(const protocol::Operation& op, const boost::json::value& input,
+                       std::optional<AuthInputs>& out);
 
 }  // namespace citadel::runtime

@@ -8,6 +8,7 @@
 #include "protocol/detect.h"
 #include "protocol/protocol.h"
 #include "runtime/audit_record.h"
+#include "runtime/invoke.h"
 #include "runtime/router.h"
 
 namespace citadel::runtime {
@@ -235,20 +236,16 @@ void Pipeline::handle(HttpRequest& req, HttpResponse& resp) {
                              op->name.rfind("Describe", 0) == 0);
     if (!ospec) return fail(notImplemented(model->name, op->name), true);
 
-    // 6. Authorization.
-    std::string action = ospec->iam_action.empty()
-                             ? (spec->iam_prefix.empty() ? model->endpoint_prefix : spec->iam_prefix) +
-                                   ":" + op->name
-                             : ospec->iam_action;
+    // 6. Authorization (the operation's auth_inputs and the request's tag keys included; an
+    // error of auth_inputs is answered and audited like a denial).
+    std::string action = iamActionOf(*spec, *ospec, model->endpoint_prefix, op->name);
     std::vector<std::string> resources =
         ospec->resources ? ospec->resources(ctx, input) : std::vector<std::string>{};
-    if (services_.authorizer && ospec->authorize) {
-      auto allowed = services_.authorizer->authorize(ctx, action, resources);
-      if (!allowed.ok()) {
-        AwsError e = allowed.error();
-        if (jsonFamily(proto) && e.code == "AccessDenied") e.code = "AccessDeniedException";
-        return fail(e, true);
-      }
+    if (auto allowed = authorizeOperation(ctx, *ospec, op, input, action, resources);
+        !allowed.ok()) {
+      AwsError e = allowed.error();
+      if (jsonFamily(proto) && e.code == "AccessDenied") e.code = "AccessDeniedException";
+      return fail(e, true);
     }
 
     // 7. Throttling (only when configured).
