@@ -42,6 +42,12 @@ struct KeyAlgorithms {
   std::vector<std::string> key_agreement;  ///< KeyAgreementAlgorithms (KEY_AGREEMENT)
 };
 
+/// Parsed keys are kept in a process-wide cache (least recently used out, 1024 keys, indexed by
+/// the SHA-256 of their DER) because OpenSSL 3.0 takes milliseconds to decode a key. Drops
+/// every cached key (their private parts are cleared): call when key material is deleted or
+/// expires, so that it leaves memory at once.
+void clearKeyCache();
+
 // --- key specs and usages --------------------------------------------------------------------
 
 /// True when key_spec is one of the botocore KeySpec values (including ML-DSA ones).

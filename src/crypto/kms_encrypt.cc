@@ -93,8 +93,8 @@ Result<std::string> sm2Ecdh(EVP_PKEY* priv, EVP_PKEY* peer) {
   std::unique_ptr<BIGNUM, decltype(&BN_clear_free)> d(d_raw, BN_clear_free);
   unsigned char pub[133];
   size_t pub_len = 0;
-  if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub,
-                                      &pub_len) != 1)
+  if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &pub_len) !=
+      1)
     return opensslFailure("SM2 peer point");
   std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> q(EC_POINT_new(group.get()), EC_POINT_free);
   std::unique_ptr<EC_POINT, decltype(&EC_POINT_clear_free)> shared(EC_POINT_new(group.get()),
@@ -138,9 +138,8 @@ EVP_MAC_CTX* macContext(int index, const char* digest_name) {
   if (!slot && mac != nullptr) {
     MacCtx c(EVP_MAC_CTX_new(mac));
     std::string name(digest_name);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name.data(), 0),
-        OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name.data(), 0),
+                           OSSL_PARAM_construct_end()};
     if (c && EVP_MAC_CTX_set_params(c.get(), params) == 1) slot = std::move(c);
   }
   return slot.get();
@@ -162,9 +161,10 @@ size_t maxPlaintextLength(const std::string& key_spec, const std::string& encryp
 Result<std::string> rsaEncrypt(const std::string& key_der, const std::string& encryption_algorithm,
                                const std::string& plaintext) {
   const char* md = oaepDigest(encryption_algorithm);
-  if (md == nullptr) return invalidKeyUsage("Algorithm " + encryption_algorithm +
-                                            " is not an RSA encryption algorithm.");
-  Pkey key = loadAny(key_der);
+  if (md == nullptr)
+    return invalidKeyUsage("Algorithm " + encryption_algorithm +
+                           " is not an RSA encryption algorithm.");
+  Pkey key = cachedKey(key_der, false);
   if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) return opensslFailure("RSA key does not parse");
   size_t hash = md[3] == '1' ? 20 : 32;
   size_t max = static_cast<size_t>(EVP_PKEY_get_size(key.get())) - 2 * hash - 2;
@@ -178,9 +178,10 @@ Result<std::string> rsaDecrypt(const std::string& private_der,
                                const std::string& encryption_algorithm,
                                const std::string& ciphertext) {
   const char* md = oaepDigest(encryption_algorithm);
-  if (md == nullptr) return invalidKeyUsage("Algorithm " + encryption_algorithm +
-                                            " is not an RSA encryption algorithm.");
-  Pkey key = loadPrivate(private_der);
+  if (md == nullptr)
+    return invalidKeyUsage("Algorithm " + encryption_algorithm +
+                           " is not an RSA encryption algorithm.");
+  Pkey key = cachedKey(private_der, true);
   if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) return opensslFailure("RSA key does not parse");
   if (ciphertext.size() != static_cast<size_t>(EVP_PKEY_get_size(key.get())))
     return invalidCiphertext();
@@ -195,7 +196,7 @@ Result<std::string> sm2Encrypt(const std::string& key_der, const std::string& pl
     return AwsError::validation(
         "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member "
         "must have length greater than or equal to 1");
-  Pkey key = loadAny(key_der);
+  Pkey key = cachedKey(key_der, false);
   if (!key || !EVP_PKEY_is_a(key.get(), "SM2")) return opensslFailure("SM2 key does not parse");
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1) return opensslFailure("SM2 encrypt init");
@@ -203,7 +204,7 @@ Result<std::string> sm2Encrypt(const std::string& key_der, const std::string& pl
 }
 
 Result<std::string> sm2Decrypt(const std::string& private_der, const std::string& ciphertext) {
-  Pkey key = loadPrivate(private_der);
+  Pkey key = cachedKey(private_der, true);
   if (!key || !EVP_PKEY_is_a(key.get(), "SM2")) return opensslFailure("SM2 key does not parse");
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1) return opensslFailure("SM2 decrypt init");
@@ -234,19 +235,18 @@ Result<std::string> asymmetricDecrypt(const std::string& private_der, const std:
 
 Result<std::string> deriveSharedSecret(const std::string& private_der,
                                        const std::string& peer_public_der) {
-  Pkey priv = loadPrivate(private_der);
+  Pkey priv = cachedKey(private_der, true);
   if (!priv) return opensslFailure("private key does not parse");
   std::string spec = specOf(priv.get());
   const SpecInfo* s = findSpec(spec);
   if (s == nullptr || !s->key_agreement) return incompatible("ECDH", spec);
 
-  const AwsError bad_peer = AwsError::validation(
-      "PublicKey must be a DER-encoded X.509 SubjectPublicKeyInfo of a " + spec +
-      " public key (the key spec of the KMS key).");
+  const AwsError bad_peer =
+      AwsError::validation("PublicKey must be a DER-encoded X.509 SubjectPublicKeyInfo of a " +
+                           spec + " public key (the key spec of the KMS key).");
   const unsigned char* p = bytes(peer_public_der);
   Pkey peer(d2i_PUBKEY(nullptr, &p, static_cast<long>(peer_public_der.size())));
-  if (!peer || p != bytes(peer_public_der) + peer_public_der.size() ||
-      specOf(peer.get()) != spec) {
+  if (!peer || p != bytes(peer_public_der) + peer_public_der.size() || specOf(peer.get()) != spec) {
     ERR_clear_error();
     return bad_peer;
   }
@@ -312,13 +312,14 @@ Result<std::string> unwrapImportedMaterial(const std::string& wrapping_private_d
     return rsaDecrypt(wrapping_private_der, wrapping_algorithm, encrypted);
   const char* oaep = wrapping_algorithm == "RSA_AES_KEY_WRAP_SHA_1"     ? "RSAES_OAEP_SHA_1"
                      : wrapping_algorithm == "RSA_AES_KEY_WRAP_SHA_256" ? "RSAES_OAEP_SHA_256"
-                                                                         : nullptr;
+                                                                        : nullptr;
   if (oaep == nullptr)
     return AwsError::validation("Unknown wrapping algorithm " + wrapping_algorithm + ".");
 
-  // AWS: https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-encrypt-key-material.html
+  // AWS:
+  // https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-encrypt-key-material.html
   // EncryptedKeyMaterial = RSA-OAEP(AES key) || AES-KWP(AES key, material) (RFC 5649).
-  Pkey key = loadPrivate(wrapping_private_der);
+  Pkey key = cachedKey(wrapping_private_der, true);
   if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) return opensslFailure("RSA key does not parse");
   size_t k = static_cast<size_t>(EVP_PKEY_get_size(key.get()));
   // The wrapped part is at least one 64-bit semiblock of IV plus one of data.

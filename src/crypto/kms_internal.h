@@ -44,13 +44,13 @@ enum Usage : unsigned {
 struct SpecInfo {
   std::string_view name;
   Family family;
-  int bits;                    ///< RSA modulus bits; secret key bytes for HMAC/symmetric
-  const char* group;           ///< OpenSSL group name for EC/SM2, else nullptr
-  unsigned usages;             ///< Usage flags, in AWS's order when listed
-  const char* signing[7];      ///< nullptr-terminated
-  const char* encryption[3];   ///< nullptr-terminated
-  const char* mac;             ///< the one MAC algorithm of an HMAC spec
-  bool key_agreement;          ///< ECDH allowed (with KEY_AGREEMENT usage)
+  int bits;                   ///< RSA modulus bits; secret key bytes for HMAC/symmetric
+  const char* group;          ///< OpenSSL group name for EC/SM2, else nullptr
+  unsigned usages;            ///< Usage flags, in AWS's order when listed
+  const char* signing[7];     ///< nullptr-terminated
+  const char* encryption[3];  ///< nullptr-terminated
+  const char* mac;            ///< the one MAC algorithm of an HMAC spec
+  bool key_agreement;         ///< ECDH allowed (with KEY_AGREEMENT usage)
 };
 
 /// The spec named `name`, or nullptr.
@@ -77,6 +77,9 @@ const EVP_MD* digest(const char* name);
 Pkey loadPrivate(std::string_view der);
 /// Parses SubjectPublicKeyInfo DER, or failing that PKCS#8 DER.
 Pkey loadAny(std::string_view der);
+/// loadPrivate (private_only) or loadAny through the process-wide parsed-key cache. Only for
+/// key material the service holds (never for caller-supplied keys, which would churn it).
+Pkey cachedKey(std::string_view der, bool private_only);
 /// The KeySpec name of a key ("" when KMS has no spec for it).
 std::string specOf(EVP_PKEY* key);
 /// The private key loaded and checked against key_spec; InternalFailure otherwise (the

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <list>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,7 @@ namespace citadel::crypto::kms {
 namespace detail {
 namespace {
 
+// clang-format off
 constexpr const char* kRsaSigning[7] = {"RSASSA_PSS_SHA_256",        "RSASSA_PSS_SHA_384",
                                         "RSASSA_PSS_SHA_512",        "RSASSA_PKCS1_V1_5_SHA_256",
                                         "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
@@ -83,6 +85,7 @@ const std::array<SigningInfo, 13> kSigning = {{
     {"ED25519_PH_SHA_512", Scheme::kEd25519Ph, "SHA512", 64},
     {"ML_DSA_SHAKE_256", Scheme::kMlDsa, nullptr, 64},
 }};
+// clang-format on
 
 constexpr std::array<std::pair<Usage, const char*>, 4> kUsageNames = {{
     {kEncryptDecrypt, "ENCRYPT_DECRYPT"},
@@ -123,29 +126,111 @@ const SigningInfo* findSigning(std::string_view name) {
 }
 
 const EVP_MD* digest(const char* name) {
-  // Explicit fetches, once per process per digest: implicit fetching repeats a provider
-  // lookup on every call.
-  static std::mutex mu;
-  static std::unordered_map<std::string_view, EVP_MD*> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(name);
-  if (it != cache.end()) return it->second;
-  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
-  cache.emplace(name, md);
-  return md;
+  // Explicit fetches, once per process: implicit fetching repeats a provider lookup per call.
+  static const std::array<std::pair<std::string_view, EVP_MD*>, 6> kDigests = [] {
+    std::array<std::pair<std::string_view, EVP_MD*>, 6> t = {{{"SHA1", nullptr},
+                                                              {"SHA224", nullptr},
+                                                              {"SHA256", nullptr},
+                                                              {"SHA384", nullptr},
+                                                              {"SHA512", nullptr},
+                                                              {"SM3", nullptr}}};
+    for (auto& [n, md] : t) md = EVP_MD_fetch(nullptr, std::string(n).c_str(), nullptr);
+    return t;
+  }();
+  for (const auto& [n, md] : kDigests)
+    if (n == name) return md;
+  return nullptr;
+}
+
+namespace {
+
+// Parsed keys by SHA-256 of their DER, least recently used first out. OpenSSL 3.0's decoders
+// take milliseconds per key while a P-256 signature takes tens of microseconds, so hot keys stay
+// parsed. EVP_PKEY_free clears private components (BN_clear_free) on eviction.
+class KeyCache {
+ public:
+  static constexpr size_t kCapacity = 1024;
+
+  Pkey find(const std::string& id, bool private_only) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(id);
+    if (it == index_.end() || (private_only && !it->second->is_private)) return nullptr;
+    lru_.splice(lru_.end(), lru_, it->second);
+    EVP_PKEY* key = it->second->key;
+    if (EVP_PKEY_up_ref(key) != 1) return nullptr;
+    return Pkey(key);
+  }
+
+  void insert(const std::string& id, EVP_PKEY* key, bool is_private) {
+    if (EVP_PKEY_up_ref(key) != 1) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(id);
+    if (it != index_.end()) {
+      EVP_PKEY_free(it->second->key);
+      lru_.erase(it->second);
+      index_.erase(it);
+    }
+    lru_.push_back(Entry{id, key, is_private});
+    index_.emplace(id, std::prev(lru_.end()));
+    while (lru_.size() > kCapacity) {
+      EVP_PKEY_free(lru_.front().key);
+      index_.erase(lru_.front().id);
+      lru_.pop_front();
+    }
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& e : lru_) EVP_PKEY_free(e.key);
+    lru_.clear();
+    index_.clear();
+  }
+
+ private:
+  struct Entry {
+    std::string id;
+    EVP_PKEY* key;
+    bool is_private;
+  };
+  std::mutex mu_;
+  std::list<Entry> lru_;
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+KeyCache& keyCache() {
+  static KeyCache* cache = new KeyCache();  // never destroyed: usable from static destructors
+  return *cache;
+}
+
+}  // namespace
+
+Pkey cachedKey(std::string_view der, bool private_only) {
+  std::string id = sha256(der);
+  if (Pkey hit = keyCache().find(id, private_only)) return hit;
+  bool is_private = private_only;
+  Pkey key;
+  if (!private_only) {
+    const unsigned char* p = bytes(der);
+    key.reset(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+    if (key && p != bytes(der) + der.size()) key.reset();
+    if (!key) {
+      ERR_clear_error();
+      is_private = true;
+    }
+  }
+  if (!key) key = loadPrivate(der);
+  if (key) keyCache().insert(id, key.get(), is_private);
+  return key;
 }
 
 Pkey loadPrivate(std::string_view der) {
   const unsigned char* p = bytes(der);
   PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size()));
-  if (p8 == nullptr) return nullptr;
+  Pkey key;
   // Trailing bytes after the structure are not a PKCS#8 key.
-  if (p != bytes(der) + der.size()) {
-    PKCS8_PRIV_KEY_INFO_free(p8);
-    return nullptr;
-  }
-  Pkey key(EVP_PKCS82PKEY(p8));
+  if (p8 != nullptr && p == bytes(der) + der.size()) key.reset(EVP_PKCS82PKEY(p8));
   PKCS8_PRIV_KEY_INFO_free(p8);
+  if (!key) ERR_clear_error();  // a failed parse is an answer, not an error to keep queued
   return key;
 }
 
@@ -153,16 +238,21 @@ Pkey loadAny(std::string_view der) {
   const unsigned char* p = bytes(der);
   Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   if (key && p == bytes(der) + der.size()) return key;
+  ERR_clear_error();
   return loadPrivate(der);
 }
 
 std::string specOf(EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "RSA")) {
     switch (EVP_PKEY_get_bits(key)) {
-      case 2048: return "RSA_2048";
-      case 3072: return "RSA_3072";
-      case 4096: return "RSA_4096";
-      default: return "";
+      case 2048:
+        return "RSA_2048";
+      case 3072:
+        return "RSA_3072";
+      case 4096:
+        return "RSA_4096";
+      default:
+        return "";
     }
   }
   if (EVP_PKEY_is_a(key, "ED25519")) return "ECC_NIST_EDWARDS25519";
@@ -180,7 +270,7 @@ std::string specOf(EVP_PKEY* key) {
 }
 
 Result<Pkey> loadKeyOfSpec(std::string_view der, std::string_view key_spec, bool private_only) {
-  Pkey key = private_only ? loadPrivate(der) : loadAny(der);
+  Pkey key = cachedKey(der, private_only);
   if (!key) return opensslFailure("key material does not parse");
   if (specOf(key.get()) != key_spec) return opensslFailure("key material does not match its spec");
   return key;
@@ -223,8 +313,8 @@ AwsError mlDsaUnsupported(std::string_view what) {
 AwsError opensslFailure(const char* what) {
   // Leave no stale entries on this thread's OpenSSL error queue for unrelated later calls.
   ERR_clear_error();
-  return AwsError{"KMSInternalException", std::string("KMS cryptographic failure: ") + what, 500,
-                  false, {}};
+  return AwsError{
+      "KMSInternalException", std::string("KMS cryptographic failure: ") + what, 500, false, {}};
 }
 
 }  // namespace detail
@@ -239,6 +329,8 @@ Result<MessageType> parseMessageType(const std::string& message_type) {
                               "' at 'messageType' failed to satisfy constraint: Member must "
                               "satisfy enum value set: [RAW, DIGEST, EXTERNAL_MU]");
 }
+
+void clearKeyCache() { keyCache().clear(); }
 
 bool isKnownKeySpec(const std::string& key_spec) { return findSpec(key_spec) != nullptr; }
 

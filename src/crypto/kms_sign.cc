@@ -176,8 +176,7 @@ Result<void> verify(const std::string& key_der, const std::string& key_spec,
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || !configure(ctx.get(), alg))
     return opensslFailure("verify init");
-  if (EVP_PKEY_verify(ctx.get(), bytes(signature), signature.size(), bytes(tbs), tbs.size()) !=
-      1) {
+  if (EVP_PKEY_verify(ctx.get(), bytes(signature), signature.size(), bytes(tbs), tbs.size()) != 1) {
     ERR_clear_error();
     return invalid;
   }

@@ -9,17 +9,17 @@
 #include <sys/wait.h>
 
 #include <fstream>
-#include <tuple>
 #include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "core/encoding.h"
 #include "crypto/crypto.h"
-#include "../temp_dir.h"
 
 namespace citadel::crypto::kms {
 namespace {
@@ -45,7 +45,8 @@ Cmd sh(const std::string& cmd) {
 }
 
 void writeFile(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
 std::string readFile(const std::string& path) {
@@ -75,10 +76,13 @@ KeyFiles keyFiles(const TempDir& dir, const std::string& spec, const std::string
              dir.file(tag + "-pub.pem")};
   writeFile(dir.file(tag + "-priv.der"), k.der.private_pkcs8);
   writeFile(dir.file(tag + "-pub.der"), k.der.public_spki);
-  EXPECT_EQ(sh("openssl pkey -inform DER -in " + dir.file(tag + "-priv.der") + " -out " +
-               k.priv_pem).rc, 0);
-  EXPECT_EQ(sh("openssl pkey -pubin -inform DER -in " + dir.file(tag + "-pub.der") + " -out " +
-               k.pub_pem).rc, 0);
+  EXPECT_EQ(
+      sh("openssl pkey -inform DER -in " + dir.file(tag + "-priv.der") + " -out " + k.priv_pem).rc,
+      0);
+  EXPECT_EQ(
+      sh("openssl pkey -pubin -inform DER -in " + dir.file(tag + "-pub.der") + " -out " + k.pub_pem)
+          .rc,
+      0);
   return k;
 }
 
@@ -100,9 +104,9 @@ const std::vector<std::pair<std::string, std::string>>& signingCases() {
   static const std::vector<std::pair<std::string, std::string>> cases = [] {
     std::vector<std::pair<std::string, std::string>> c;
     for (const char* spec : {"RSA_2048", "RSA_3072", "RSA_4096"})
-      for (const char* alg : {"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
-                              "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384",
-                              "RSASSA_PKCS1_V1_5_SHA_512"})
+      for (const char* alg :
+           {"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
+            "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"})
         c.emplace_back(spec, alg);
     c.emplace_back("ECC_NIST_P256", "ECDSA_SHA_256");
     c.emplace_back("ECC_NIST_P384", "ECDSA_SHA_384");
@@ -120,10 +124,14 @@ const std::vector<std::pair<std::string, std::string>>& signingCases() {
 TEST(KmsCryptoTest, GeneratedKeyPairsLoadInOpensslWithTheRightTypeAndSize) {
   TempDir dir;
   const std::vector<std::pair<std::string, std::string>> expect = {
-      {"RSA_2048", "Public-Key: (2048 bit)"}, {"RSA_3072", "Public-Key: (3072 bit)"},
-      {"RSA_4096", "Public-Key: (4096 bit)"}, {"ECC_NIST_P256", "prime256v1"},
-      {"ECC_NIST_P384", "secp384r1"},         {"ECC_NIST_P521", "secp521r1"},
-      {"ECC_SECG_P256K1", "secp256k1"},       {"ECC_NIST_EDWARDS25519", "ED25519 Public-Key"},
+      {"RSA_2048", "Public-Key: (2048 bit)"},
+      {"RSA_3072", "Public-Key: (3072 bit)"},
+      {"RSA_4096", "Public-Key: (4096 bit)"},
+      {"ECC_NIST_P256", "prime256v1"},
+      {"ECC_NIST_P384", "secp384r1"},
+      {"ECC_NIST_P521", "secp521r1"},
+      {"ECC_SECG_P256K1", "secp256k1"},
+      {"ECC_NIST_EDWARDS25519", "ED25519 Public-Key"},
       {"SM2", "SM2"}};
   for (const auto& [spec, text] : expect) {
     KeyFiles k = keyFiles(dir, spec);
@@ -198,10 +206,8 @@ TEST(KmsCryptoTest, UsagesAndAlgorithmListsPerSpec) {
   EXPECT_EQ(algorithmsFor("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")->encryption,
             (std::vector<std::string>{"SYMMETRIC_DEFAULT"}));
 
-  EXPECT_EQ(checkKeyUsage("ECC_SECG_P256K1", "KEY_AGREEMENT").error().code,
-            "ValidationException");
-  EXPECT_EQ(checkKeyUsage("ECC_NIST_P256", "ENCRYPT_DECRYPT").error().code,
-            "ValidationException");
+  EXPECT_EQ(checkKeyUsage("ECC_SECG_P256K1", "KEY_AGREEMENT").error().code, "ValidationException");
+  EXPECT_EQ(checkKeyUsage("ECC_NIST_P256", "ENCRYPT_DECRYPT").error().code, "ValidationException");
   EXPECT_EQ(checkKeyUsage("ML_DSA_65", "SIGN_VERIFY").error().code,
             "UnsupportedOperationException");
   EXPECT_TRUE(checkKeyUsage("SM2", "KEY_AGREEMENT").ok());
@@ -239,8 +245,8 @@ TEST(KmsCryptoTest, RawSignaturesVerifyWithOpenssl) {
       v = sh("openssl dgst -sm3 -verify " + k.pub_pem +
              " -sigopt distid:1234567812345678 -signature " + sig_file + " " + msg_file);
     } else {
-      v = sh("openssl dgst -" + cliDigest(alg) + pssOpts(alg, "-sigopt") + " -verify " +
-             k.pub_pem + " -signature " + sig_file + " " + msg_file);
+      v = sh("openssl dgst -" + cliDigest(alg) + pssOpts(alg, "-sigopt") + " -verify " + k.pub_pem +
+             " -signature " + sig_file + " " + msg_file);
     }
     EXPECT_EQ(v.rc, 0) << spec << " " << alg << "\n" << v.out;
     // Our own verify accepts it from the public key and from the private key.
@@ -265,16 +271,18 @@ TEST(KmsCryptoTest, DigestSignaturesVerifyWithOpensslAndAsRaw) {
       digest = randomBytes(32);  // stands for e = SM3(Z_A || M), computed by the client
       writeFile(dir.file("digest"), digest);
     } else {
-      ASSERT_EQ(sh("openssl dgst -" + d + " -binary -out " + dir.file("digest") + " " +
-                   dir.file("msg")).rc, 0);
+      ASSERT_EQ(
+          sh("openssl dgst -" + d + " -binary -out " + dir.file("digest") + " " + dir.file("msg"))
+              .rc,
+          0);
       digest = readFile(dir.file("digest"));
     }
     auto sig = sign(k.der.private_pkcs8, spec, alg, digest, MessageType::kDigest);
     ASSERT_TRUE(sig.ok()) << spec << " " << alg << ": " << sig.error().message;
     writeFile(dir.file("sig"), *sig);
     std::string opts = alg == "SM2DSA" ? "" : " -pkeyopt digest:" + d + pssOpts(alg, "-pkeyopt");
-    Cmd v = sh("openssl pkeyutl -verify -pubin -inkey " + k.pub_pem + " -in " +
-               dir.file("digest") + " -sigfile " + dir.file("sig") + opts);
+    Cmd v = sh("openssl pkeyutl -verify -pubin -inkey " + k.pub_pem + " -in " + dir.file("digest") +
+               " -sigfile " + dir.file("sig") + opts);
     EXPECT_EQ(v.rc, 0) << spec << " " << alg << "\n" << v.out;
     EXPECT_TRUE(verify(k.der.public_spki, spec, alg, digest, MessageType::kDigest, *sig).ok());
     if (alg != "SM2DSA") {
@@ -300,11 +308,11 @@ TEST(KmsCryptoTest, OpensslSignaturesVerifyWithOurs) {
       s = sh("openssl pkeyutl -sign -inkey " + k.priv_pem + " -rawin -in " + msg_file + " -out " +
              sig_file);
     } else if (alg == "SM2DSA") {
-      s = sh("openssl dgst -sm3 -sign " + k.priv_pem +
-             " -sigopt distid:1234567812345678 -out " + sig_file + " " + msg_file);
+      s = sh("openssl dgst -sm3 -sign " + k.priv_pem + " -sigopt distid:1234567812345678 -out " +
+             sig_file + " " + msg_file);
     } else {
-      s = sh("openssl dgst -" + cliDigest(alg) + pssOpts(alg, "-sigopt") + " -sign " +
-             k.priv_pem + " -out " + sig_file + " " + msg_file);
+      s = sh("openssl dgst -" + cliDigest(alg) + pssOpts(alg, "-sigopt") + " -sign " + k.priv_pem +
+             " -out " + sig_file + " " + msg_file);
     }
     ASSERT_EQ(s.rc, 0) << spec << " " << alg << "\n" << s.out;
     std::string sig = readFile(sig_file);
@@ -331,10 +339,16 @@ TEST(KmsCryptoTest, OpensslGeneratedKeysSignWithOurs) {
            {"ECC_NIST_P384", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384", "ECDSA_SHA_384"},
            {"ECC_SECG_P256K1", "-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
             "ECDSA_SHA_256"}}) {
-    ASSERT_EQ(sh("openssl genpkey " + c.genpkey + " | openssl pkcs8 -topk8 -nocrypt -outform DER "
-                 "-out " + dir.file("g.der")).rc, 0);
+    ASSERT_EQ(sh("openssl genpkey " + c.genpkey +
+                 " | openssl pkcs8 -topk8 -nocrypt -outform DER "
+                 "-out " +
+                 dir.file("g.der"))
+                  .rc,
+              0);
     ASSERT_EQ(sh("openssl pkey -inform DER -in " + dir.file("g.der") + " -pubout -out " +
-                 dir.file("g-pub.pem")).rc, 0);
+                 dir.file("g-pub.pem"))
+                  .rc,
+              0);
     auto sig = sign(readFile(dir.file("g.der")), c.spec, c.alg, message, MessageType::kRaw);
     ASSERT_TRUE(sig.ok()) << c.spec << ": " << sig.error().message;
     writeFile(dir.file("g.sig"), *sig);
@@ -350,9 +364,8 @@ TEST(KmsCryptoTest, SignatureArgumentErrorsAreAwsErrors) {
   auto ed = generateKeyPair("ECC_NIST_EDWARDS25519");
   ASSERT_TRUE(rsa.ok() && ec.ok() && ed.ok());
 
-  auto short_digest =
-      sign(rsa->private_pkcs8, "RSA_2048", "RSASSA_PSS_SHA_384", std::string(32, 'x'),
-           MessageType::kDigest);
+  auto short_digest = sign(rsa->private_pkcs8, "RSA_2048", "RSASSA_PSS_SHA_384",
+                           std::string(32, 'x'), MessageType::kDigest);
   ASSERT_FALSE(short_digest.ok());
   EXPECT_EQ(short_digest.error().code, "ValidationException");
   EXPECT_EQ(short_digest.error().message,
@@ -368,14 +381,12 @@ TEST(KmsCryptoTest, SignatureArgumentErrorsAreAwsErrors) {
   EXPECT_EQ(wrong_curve_hash.error().code, "InvalidKeyUsageException");
   EXPECT_EQ(wrong_curve_hash.error().message,
             "Algorithm ECDSA_SHA_384 is incompatible with key spec ECC_NIST_P256.");
-  EXPECT_EQ(sign(rsa->private_pkcs8, "RSA_2048", "ECDSA_SHA_256", "m", MessageType::kRaw)
-                .error()
-                .code,
-            "InvalidKeyUsageException");
-  EXPECT_EQ(sign(rsa->private_pkcs8, "RSA_2048", "NOT_AN_ALGORITHM", "m", MessageType::kRaw)
-                .error()
-                .code,
-            "InvalidKeyUsageException");
+  EXPECT_EQ(
+      sign(rsa->private_pkcs8, "RSA_2048", "ECDSA_SHA_256", "m", MessageType::kRaw).error().code,
+      "InvalidKeyUsageException");
+  EXPECT_EQ(
+      sign(rsa->private_pkcs8, "RSA_2048", "NOT_AN_ALGORITHM", "m", MessageType::kRaw).error().code,
+      "InvalidKeyUsageException");
 
   auto ed_digest = sign(ed->private_pkcs8, "ECC_NIST_EDWARDS25519", "ED25519_SHA_512",
                         std::string(64, 'd'), MessageType::kDigest);
@@ -399,13 +410,13 @@ TEST(KmsCryptoTest, SignatureArgumentErrorsAreAwsErrors) {
                 .code,
             "ValidationException");
   // The empty message signs (KMS allows 0-4096 bytes for Sign's Message).
-  EXPECT_TRUE(sign(ed->private_pkcs8, "ECC_NIST_EDWARDS25519", "ED25519_SHA_512", "",
-                   MessageType::kRaw)
-                  .ok());
+  EXPECT_TRUE(
+      sign(ed->private_pkcs8, "ECC_NIST_EDWARDS25519", "ED25519_SHA_512", "", MessageType::kRaw)
+          .ok());
 
   // Tampered, truncated and empty signatures.
-  auto sig = sign(rsa->private_pkcs8, "RSA_2048", "RSASSA_PKCS1_V1_5_SHA_256", "m",
-                  MessageType::kRaw);
+  auto sig =
+      sign(rsa->private_pkcs8, "RSA_2048", "RSASSA_PKCS1_V1_5_SHA_256", "m", MessageType::kRaw);
   ASSERT_TRUE(sig.ok());
   std::string tampered = *sig;
   tampered[10] ^= 0x40;
@@ -438,6 +449,26 @@ TEST(KmsCryptoTest, MismatchedKeyMaterialIsAnInternalError) {
   EXPECT_EQ(garbage.error().code, "KMSInternalException");
 }
 
+TEST(KmsCryptoTest, KeyCacheKeepsPublicAndPrivateApart) {
+  auto ec = generateKeyPair("ECC_NIST_P256");
+  ASSERT_TRUE(ec.ok());
+  auto sig = sign(ec->private_pkcs8, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw);
+  ASSERT_TRUE(sig.ok());
+  // The public key, once parsed and cached for Verify, still cannot sign.
+  EXPECT_TRUE(
+      verify(ec->public_spki, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw, *sig).ok());
+  EXPECT_EQ(
+      sign(ec->public_spki, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw).error().code,
+      "KMSInternalException");
+  clearKeyCache();
+  // After the cache is dropped the keys parse again.
+  EXPECT_TRUE(
+      verify(ec->private_pkcs8, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw, *sig)
+          .ok());
+  EXPECT_TRUE(
+      sign(ec->private_pkcs8, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw).ok());
+}
+
 // --- encryption ---------------------------------------------------------------------------------
 
 TEST(KmsCryptoTest, RsaOaepInteropWithOpenssl) {
@@ -453,7 +484,9 @@ TEST(KmsCryptoTest, RsaOaepInteropWithOpenssl) {
       // openssl encrypts, we decrypt.
       writeFile(dir.file("pt"), plaintext);
       ASSERT_EQ(sh("openssl pkeyutl -encrypt -pubin -inkey " + k.pub_pem + " -in " +
-                   dir.file("pt") + " -out " + dir.file("ct") + opts).rc, 0);
+                   dir.file("pt") + " -out " + dir.file("ct") + opts)
+                    .rc,
+                0);
       auto dec = asymmetricDecrypt(k.der.private_pkcs8, spec, alg, readFile(dir.file("ct")));
       ASSERT_TRUE(dec.ok()) << spec << " " << alg;
       EXPECT_EQ(*dec, plaintext);
@@ -462,7 +495,9 @@ TEST(KmsCryptoTest, RsaOaepInteropWithOpenssl) {
       ASSERT_TRUE(enc.ok()) << spec << " " << alg << ": " << enc.error().message;
       writeFile(dir.file("ct2"), *enc);
       ASSERT_EQ(sh("openssl pkeyutl -decrypt -inkey " + k.priv_pem + " -in " + dir.file("ct2") +
-                   " -out " + dir.file("pt2") + opts).rc, 0);
+                   " -out " + dir.file("pt2") + opts)
+                    .rc,
+                0);
       EXPECT_EQ(readFile(dir.file("pt2")), plaintext);
       // One byte over AWS's limit.
       auto too_long = asymmetricEncrypt(k.der.public_spki, spec, alg, plaintext + "x");
@@ -500,7 +535,8 @@ TEST(KmsCryptoTest, AsymmetricEncryptRejectsAlgorithmsOfOtherSpecs) {
   auto r = asymmetricEncrypt(rsa->public_spki, "RSA_2048", "SYMMETRIC_DEFAULT", "x");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "InvalidKeyUsageException");
-  EXPECT_EQ(r.error().message, "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
+  EXPECT_EQ(r.error().message,
+            "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
   EXPECT_EQ(asymmetricEncrypt(rsa->public_spki, "RSA_2048", "SM2PKE", "x").error().code,
             "InvalidKeyUsageException");
 }
@@ -511,7 +547,9 @@ TEST(KmsCryptoTest, Sm2PkeInteropWithOpenssl) {
   std::string plaintext = randomBytes(1024);
   writeFile(dir.file("pt"), plaintext);
   ASSERT_EQ(sh("openssl pkeyutl -encrypt -pubin -inkey " + k.pub_pem + " -in " + dir.file("pt") +
-               " -out " + dir.file("ct")).rc, 0);
+               " -out " + dir.file("ct"))
+                .rc,
+            0);
   auto dec = asymmetricDecrypt(k.der.private_pkcs8, "SM2", "SM2PKE", readFile(dir.file("ct")));
   ASSERT_TRUE(dec.ok());
   EXPECT_EQ(*dec, plaintext);
@@ -519,7 +557,9 @@ TEST(KmsCryptoTest, Sm2PkeInteropWithOpenssl) {
   ASSERT_TRUE(enc.ok());
   writeFile(dir.file("ct2"), *enc);
   ASSERT_EQ(sh("openssl pkeyutl -decrypt -inkey " + k.priv_pem + " -in " + dir.file("ct2") +
-               " -out " + dir.file("pt2")).rc, 0);
+               " -out " + dir.file("pt2"))
+                .rc,
+            0);
   EXPECT_EQ(readFile(dir.file("pt2")), plaintext);
   EXPECT_EQ(sm2Encrypt(k.der.public_spki, plaintext + "x").error().code, "ValidationException");
   std::string tampered = *enc;
@@ -540,9 +580,9 @@ TEST(KmsCryptoTest, EcdhAgreesWithOpensslDerive) {
                " -out " + dir.file("shared"));
     ASSERT_EQ(d.rc, 0) << d.out;
     EXPECT_EQ(*secret, readFile(dir.file("shared"))) << spec;
-    EXPECT_EQ(secret->size(), std::string(spec) == "ECC_NIST_P521" ? 66u
+    EXPECT_EQ(secret->size(), std::string(spec) == "ECC_NIST_P521"   ? 66u
                               : std::string(spec) == "ECC_NIST_P384" ? 48u
-                                                                      : 32u);
+                                                                     : 32u);
   }
 }
 
@@ -627,8 +667,9 @@ std::string awsDocRsaAesWrap(const TempDir& dir, const std::string& wrapping_pub
                " -pkeyopt rsa_mgf1_md:" + md);
   EXPECT_EQ(rsa.rc, 0) << rsa.out;
   EXPECT_EQ(sh("cat " + dir.file("aes-key-wrapped.bin") + " " +
-               dir.file("key-material-wrapped.bin") + " > " +
-               dir.file("EncryptedKeyMaterial.bin")).rc, 0);
+               dir.file("key-material-wrapped.bin") + " > " + dir.file("EncryptedKeyMaterial.bin"))
+                .rc,
+            0);
   return readFile(dir.file("EncryptedKeyMaterial.bin"));
 }
 
@@ -636,17 +677,22 @@ TEST(KmsCryptoTest, RsaAesKeyWrapMaterialFromAwsDocCommandsUnwraps) {
   TempDir dir;
   // RSA and ECC private keys as PKCS#8 DER (the form ImportKeyMaterial requires).
   ASSERT_EQ(sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 | openssl pkcs8 "
-               "-topk8 -nocrypt -outform DER -out " + dir.file("PrivateKey.der")).rc, 0);
+               "-topk8 -nocrypt -outform DER -out " +
+               dir.file("PrivateKey.der"))
+                .rc,
+            0);
   ASSERT_EQ(sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 | openssl pkcs8 "
-               "-topk8 -nocrypt -outform DER -out " + dir.file("EcKey.der")).rc, 0);
+               "-topk8 -nocrypt -outform DER -out " +
+               dir.file("EcKey.der"))
+                .rc,
+            0);
   for (const auto& [wrapping_spec, algorithm, md] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"RSA_3072", "RSA_AES_KEY_WRAP_SHA_256", "sha256"},
            {"RSA_2048", "RSA_AES_KEY_WRAP_SHA_1", "sha1"}}) {
     KeyFiles wrapping = keyFiles(dir, wrapping_spec, "wrapping");
     std::string pub_der = dir.file("wrapping-pub.der");
-    for (const auto& [material_file, spec] :
-         std::vector<std::pair<std::string, std::string>>{
+    for (const auto& [material_file, spec] : std::vector<std::pair<std::string, std::string>>{
              {dir.file("PrivateKey.der"), "RSA_3072"}, {dir.file("EcKey.der"), "ECC_NIST_P521"}}) {
       std::string encrypted = awsDocRsaAesWrap(dir, pub_der, material_file, md);
       auto material = unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm, encrypted);
@@ -658,16 +704,14 @@ TEST(KmsCryptoTest, RsaAesKeyWrapMaterialFromAwsDocCommandsUnwraps) {
 
       std::string tampered = encrypted;
       tampered.back() ^= 1;  // inside the AES key wrap
-      EXPECT_EQ(unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm, tampered)
-                    .error()
-                    .code,
-                "InvalidCiphertextException");
+      EXPECT_EQ(
+          unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm, tampered).error().code,
+          "InvalidCiphertextException");
       tampered = encrypted;
       tampered[3] ^= 1;  // inside the RSA-OAEP part
-      EXPECT_EQ(unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm, tampered)
-                    .error()
-                    .code,
-                "InvalidCiphertextException");
+      EXPECT_EQ(
+          unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm, tampered).error().code,
+          "InvalidCiphertextException");
       EXPECT_EQ(unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm,
                                        encrypted.substr(0, encrypted.size() - 8))
                     .error()
@@ -683,11 +727,12 @@ TEST(KmsCryptoTest, RsaesOaepMaterialFromAwsDocCommandsUnwraps) {
   for (const auto& [algorithm, md] : std::vector<std::pair<std::string, std::string>>{
            {"RSAES_OAEP_SHA_256", "sha256"}, {"RSAES_OAEP_SHA_1", "sha1"}}) {
     ASSERT_EQ(sh("openssl rand -out " + dir.file("PlaintextKeyMaterial.bin") + " 32").rc, 0);
-    ASSERT_EQ(sh("openssl pkeyutl -encrypt -in " + dir.file("PlaintextKeyMaterial.bin") +
-                 " -out " + dir.file("EncryptedKeyMaterial.bin") + " -inkey " +
-                 dir.file("wrapping-pub.der") +
+    ASSERT_EQ(sh("openssl pkeyutl -encrypt -in " + dir.file("PlaintextKeyMaterial.bin") + " -out " +
+                 dir.file("EncryptedKeyMaterial.bin") + " -inkey " + dir.file("wrapping-pub.der") +
                  " -keyform DER -pubin -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:" + md +
-                 " -pkeyopt rsa_mgf1_md:" + md).rc, 0);
+                 " -pkeyopt rsa_mgf1_md:" + md)
+                  .rc,
+              0);
     auto material = unwrapImportedMaterial(wrapping.der.private_pkcs8, algorithm,
                                            readFile(dir.file("EncryptedKeyMaterial.bin")));
     ASSERT_TRUE(material.ok()) << algorithm;
@@ -698,10 +743,9 @@ TEST(KmsCryptoTest, RsaesOaepMaterialFromAwsDocCommandsUnwraps) {
                 .error()
                 .code,
             "InvalidCiphertextException");
-  EXPECT_EQ(unwrapImportedMaterial(wrapping.der.private_pkcs8, "RSAES_PKCS1_V1_5", "x")
-                .error()
-                .code,
-            "UnsupportedOperationException");
+  EXPECT_EQ(
+      unwrapImportedMaterial(wrapping.der.private_pkcs8, "RSAES_PKCS1_V1_5", "x").error().code,
+      "UnsupportedOperationException");
 }
 
 TEST(KmsCryptoTest, Sm2PkeWrappedMaterialUnwraps) {
@@ -728,16 +772,16 @@ TEST(KmsCryptoTest, ImportedMaterialSizeAndTypeChecks) {
   EXPECT_FALSE(validateImportedMaterial("HMAC_512", std::string(63, 'k')).ok());
   EXPECT_FALSE(validateImportedMaterial("HMAC_512", std::string(129, 'k')).ok());
 
-  for (const char* spec : {"RSA_2048", "ECC_NIST_P256", "ECC_SECG_P256K1", "SM2",
-                           "ECC_NIST_EDWARDS25519"}) {
+  for (const char* spec :
+       {"RSA_2048", "ECC_NIST_P256", "ECC_SECG_P256K1", "SM2", "ECC_NIST_EDWARDS25519"}) {
     auto pair = generateKeyPair(spec);
     ASSERT_TRUE(pair.ok());
     EXPECT_TRUE(validateImportedMaterial(spec, pair->private_pkcs8).ok()) << spec;
     // A public key or a truncated key is not key material.
     EXPECT_FALSE(validateImportedMaterial(spec, pair->public_spki).ok()) << spec;
-    EXPECT_FALSE(
-        validateImportedMaterial(spec, pair->private_pkcs8.substr(0, pair->private_pkcs8.size() - 1))
-            .ok())
+    EXPECT_FALSE(validateImportedMaterial(
+                     spec, pair->private_pkcs8.substr(0, pair->private_pkcs8.size() - 1))
+                     .ok())
         << spec;
   }
   auto p256 = generateKeyPair("ECC_NIST_P256");
@@ -748,10 +792,14 @@ TEST(KmsCryptoTest, ImportedMaterialSizeAndTypeChecks) {
 TEST(KmsCryptoTest, ImportedRsaMaterialInTraditionalFormatIsRejected) {
   TempDir dir;
   // PKCS#1 RSAPrivateKey (not PKCS#8) is not what ImportKeyMaterial accepts.
-  ASSERT_EQ(sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
-               dir.file("k.pem")).rc, 0);
+  ASSERT_EQ(
+      sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + dir.file("k.pem"))
+          .rc,
+      0);
   ASSERT_EQ(sh("openssl rsa -in " + dir.file("k.pem") + " -traditional -outform DER -out " +
-               dir.file("k1.der")).rc, 0);
+               dir.file("k1.der"))
+                .rc,
+            0);
   auto r = validateImportedMaterial("RSA_2048", readFile(dir.file("k1.der")));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "ValidationException");
