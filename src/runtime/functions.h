@@ -158,7 +158,9 @@ Result<boost::json::value> invoke(Services& services, const RequestContext& call
                                   const std::string& function_arn, const boost::json::value& event,
                                   const InvocationClients& clients);
 
-/// The error a function returns: code = errorType, message as given, marked as a function error.
+/// The error a function returns: code = errorType, message as given, `extra` FunctionError =
+/// Unhandled, http_status 200 (Lambda's Invoke answers a function's failure with 200 and the
+/// X-Amz-Function-Error header; a caller such as Secrets Manager maps it to its own error).
 AwsError functionError(std::string error_type, std::string message);
 
 }  // namespace citadel::runtime

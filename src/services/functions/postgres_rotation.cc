@@ -39,6 +39,14 @@ AwsError valueError(std::string message) {
 AwsError keyError(std::string message) {
   return runtime::functionError("KeyError", std::move(message));
 }
+/// A failed login: the AWS-worded error; libpq's reason (host, port, user, never the password)
+/// goes to the log for the operator.
+AwsError loginError(std::string message, const std::string& why) {
+  std::string reason = why;
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  log::warn("rotation login failed", {{"reason", reason}});
+  return valueError(std::move(message));
+}
 
 // --- the secret's JSON ----------------------------------------------------------------------
 
@@ -287,10 +295,10 @@ Result<void> setSingleUser(const Step& s) {
       previous->host() == current.host())
     conn = connect(*previous, &why);
   if (!conn)
-    return valueError(
-        "Unable to log into database with previous, current, or pending secret "
-        "of secret arn " +
-        s.arn);
+    return loginError(
+        "Unable to log into database with previous, current, or pending secret of secret arn " +
+            s.arn,
+        why);
   return alterPassword(conn.get(), pending.username(), pending.password());
 }
 
@@ -302,8 +310,10 @@ Result<void> setAlternatingUsers(const Step& s) {
 
   if (connect(pending)) return okResult();  // already set: idempotent
 
-  if (!connect(current))
-    return valueError("Unable to log into database using current credentials for secret " + s.arn);
+  std::string why;
+  if (!connect(current, &why))
+    return loginError("Unable to log into database using current credentials for secret " + s.arn,
+                      why);
   std::string master_arn = current.str("masterarn");
   if (master_arn.empty()) return keyError("masterarn key is missing from secret JSON");
   TRY_ASSIGN(DbSecret master, getSecret(s.sv, master_arn, "", "AWSCURRENT"));
@@ -315,10 +325,10 @@ Result<void> setAlternatingUsers(const Step& s) {
     return valueError("Attempting to modify user for host " + pending.host() +
                       " other than current host " + current.host());
 
-  Conn conn = connect(master);
+  Conn conn = connect(master, &why);
   if (!conn)
-    return valueError("Unable to log into database using credentials in master secret " +
-                      master_arn);
+    return loginError(
+        "Unable to log into database using credentials in master secret " + master_arn, why);
   PGconn* c = conn.get();
   const std::string user = pending.username();
   TRY_ASSIGN(std::string pending_ident, quoteIdent(c, user));
@@ -352,7 +362,8 @@ Result<void> testSecret(const Step& s) {
   std::string why;
   Conn conn = connect(pending, &why);
   if (!conn)
-    return valueError("Unable to log into database with pending secret of secret ARN " + s.arn);
+    return loginError("Unable to log into database with pending secret of secret ARN " + s.arn,
+                      why);
   TRY_ASSIGN(auto res, exec(conn.get(), "SELECT 1", {}, "SELECT 1"));
   if (PQntuples(res.get()) != 1 || std::string(PQgetvalue(res.get(), 0, 0)) != "1")
     return valueError("SELECT 1 with the pending secret of " + s.arn + " returned no row");
