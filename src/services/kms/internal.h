@@ -153,13 +153,17 @@ void storeMaterial(runtime::Services& s, store::Tx& tx, const KeyRecord& k, uint
 /// lazily on first use.
 class CachedKey {
  public:
-  explicit CachedKey(KeyRecord r) : record(std::move(r)) {}
+  /// `tx`: for an uncached snapshot read inside a request's write transaction (the key may be
+  /// uncommitted, e.g. a managed key created in the same transaction); material is then read
+  /// through it. Such an object is never inserted in the cache.
+  explicit CachedKey(KeyRecord r, store::Tx* tx = nullptr) : record(std::move(r)), tx_(tx) {}
   const KeyRecord record;
   /// The material of a version: from memory, else unsealed from the store (its own read
-  /// transaction). nullptr when the version has no material.
+  /// transaction, or the one given at construction). nullptr when the version has no material.
   std::shared_ptr<const Secret> material(runtime::Services& s, uint32_t version) const;
 
  private:
+  store::Tx* tx_ = nullptr;
   mutable std::mutex mu_;
   mutable std::map<uint32_t, std::shared_ptr<const Secret>> versions_;
 };
@@ -331,6 +335,9 @@ Result<KeyRecord> createKeyRecord(runtime::Services& s, store::Tx& tx, KeyRecord
 /// AWS's managed-key policy for alias/aws/<service> of (account, region).
 std::string managedKeyPolicy(std::string_view account, std::string_view region,
                              std::string_view service);
+
+/// The service's schema migrations (component "kms"); defined with the registration.
+std::vector<store::Migration> migrations();
 
 /// The member as a string ("" when absent).
 std::string str(const json::value& in, std::string_view member);

@@ -72,12 +72,19 @@ std::shared_ptr<const Secret> CachedKey::material(runtime::Services& s, uint32_t
     auto it = versions_.find(version);
     if (it != versions_.end()) return it->second;
   }
-  auto tx = s.store.begin(false);
-  auto rows = tx->query(
+  const char* sql =
       "SELECT sealed FROM kms_key_material WHERE account_id = ? AND region = ? AND key_id = ? "
-      "AND version = ?",
-      {record.account_id, record.region, record.key_id, int64_t{version}});
-  tx->rollback();
+      "AND version = ?";
+  std::vector<store::Value> params{record.account_id, record.region, record.key_id,
+                                   int64_t{version}};
+  std::vector<store::Row> rows;
+  if (tx_) {
+    rows = tx_->query(sql, params);
+  } else {
+    auto tx = s.store.begin(false);
+    rows = tx->query(sql, params);
+    tx->rollback();
+  }
   if (rows.empty()) return nullptr;
   auto plain = s.barrier.open(rows[0].text(0), materialAad(record.account_id, record.region,
                                                             record.key_id, version));

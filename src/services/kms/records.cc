@@ -345,6 +345,21 @@ Result<std::shared_ptr<const CachedKey>> resolveKey(RequestContext& ctx, std::st
   TRY_ASSIGN(KeyRef ref, parseKeyId(ctx, input, allow_alias));
   TRY_VOID(checkAccount(ctx, ref, access));
   runtime::Services& s = *ctx.services;
+  if (ctx.tx_ && ctx.tx_->writable()) {
+    // Inside a write transaction (a service calling KMS within its own change): read through
+    // it, so that keys and aliases created earlier in it are seen; nothing uncommitted is
+    // cached.
+    store::Tx& tx = *ctx.tx_;
+    if (ref.isAlias()) {
+      auto target = loadAlias(tx, ref.account_id, ref.region, ref.alias);
+      if (!target) return aliasNotFound(ref);
+      ref.key_id = *target;
+    }
+    auto rec = loadKey(tx, ref.account_id, ref.region, ref.key_id);
+    if (!rec) return keyNotFound(keyArn(ref.account_id, ref.region, ref.key_id));
+    ctx.resources = {{"AWS::KMS::Key", rec->arn}};
+    return std::make_shared<const CachedKey>(std::move(*rec), &tx);
+  }
   if (ref.isAlias()) {
     KeyCache& cache = keyCache();
     if (auto hit = cache.findAlias(ref.account_id, ref.region, ref.alias)) {

@@ -57,6 +57,12 @@ std::vector<std::string> aliasResources(const RequestContext& ctx, const json::v
   return out;
 }
 
+}  // namespace
+
+std::vector<store::Migration> migrations() { return {{"kms", 1, kSchemaV1}}; }
+
+namespace {
+
 runtime::ServiceSpec makeKms() {
   runtime::ServiceSpec s;
   s.model = "kms";
@@ -100,7 +106,7 @@ runtime::ServiceSpec makeKms() {
   op("GenerateDataKey", generateDataKey, true, by_key);
   op("GenerateDataKeyWithoutPlaintext", generateDataKeyWithoutPlaintext, true, by_key);
   op("GenerateRandom", generateRandom, true, nullptr);
-  s.migrations.push_back({"kms", 1, kSchemaV1});
+  s.migrations = migrations();
   s.init = [](runtime::Services& services) {
     services.scheduler.registerKind(kDeleteKeyJob, runDeleteKeyJob);
   };
