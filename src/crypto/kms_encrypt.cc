@@ -166,7 +166,7 @@ Result<std::string> rsaEncrypt(const std::string& key_der, const std::string& en
                            " is not an RSA encryption algorithm.");
   Pkey key = cachedKey(key_der, false);
   if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) return opensslFailure("RSA key does not parse");
-  size_t hash = md[3] == '1' ? 20 : 32;
+  size_t hash = std::string_view(md) == "SHA1" ? 20 : 32;
   size_t max = static_cast<size_t>(EVP_PKEY_get_size(key.get())) - 2 * hash - 2;
   if (plaintext.size() > max) return tooLong(max, encryption_algorithm);
   PkeyCtx ctx = oaepContext(key.get(), md, true);
@@ -215,6 +215,7 @@ Result<std::string> asymmetricEncrypt(const std::string& key_der, const std::str
                                       const std::string& encryption_algorithm,
                                       const std::string& plaintext) {
   TRY_VOID(checkAlgorithm(key_spec, encryption_algorithm));
+  TRY_VOID(loadKeyOfSpec(key_der, key_spec, false));
   if (encryption_algorithm == "SM2PKE") return sm2Encrypt(key_der, plaintext);
   if (oaepDigest(encryption_algorithm) == nullptr)
     return incompatible(encryption_algorithm, key_spec);
@@ -227,6 +228,7 @@ Result<std::string> asymmetricDecrypt(const std::string& private_der, const std:
                                       const std::string& encryption_algorithm,
                                       const std::string& ciphertext) {
   TRY_VOID(checkAlgorithm(key_spec, encryption_algorithm));
+  TRY_VOID(loadKeyOfSpec(private_der, key_spec, true));
   if (encryption_algorithm == "SM2PKE") return sm2Decrypt(private_der, ciphertext);
   if (oaepDigest(encryption_algorithm) == nullptr)
     return incompatible(encryption_algorithm, key_spec);

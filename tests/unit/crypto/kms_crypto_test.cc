@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -467,6 +469,30 @@ TEST(KmsCryptoTest, KeyCacheKeepsPublicAndPrivateApart) {
           .ok());
   EXPECT_TRUE(
       sign(ec->private_pkcs8, "ECC_NIST_P256", "ECDSA_SHA_256", "m", MessageType::kRaw).ok());
+}
+
+TEST(KmsCryptoTest, ConcurrentSignersShareCachedKeys) {
+  std::vector<KeyPairDer> keys;
+  for (const char* spec : {"ECC_NIST_P256", "ECC_NIST_P256", "ECC_NIST_P256"})
+    keys.push_back(*generateKeyPair(spec));
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 30; ++i) {
+        const KeyPairDer& k = keys[static_cast<size_t>((t + i) % 3)];
+        if (i % 10 == 0) clearKeyCache();
+        std::string m = "message " + std::to_string(t) + "/" + std::to_string(i);
+        auto sig = sign(k.private_pkcs8, "ECC_NIST_P256", "ECDSA_SHA_256", m, MessageType::kRaw);
+        if (sig.ok() &&
+            verify(k.public_spki, "ECC_NIST_P256", "ECDSA_SHA_256", m, MessageType::kRaw, *sig)
+                .ok())
+          ++verified;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(verified.load(), 120);
 }
 
 // --- encryption ---------------------------------------------------------------------------------
