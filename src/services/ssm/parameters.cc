@@ -392,7 +392,6 @@ Result<json::value> getParameterHistory(RequestContext& ctx, const json::value& 
   const std::string name = nameFromInput(str(in, "Name"));
   const bool decrypt = flag(in, "WithDecryption");
   std::vector<ParamRecord> history;
-  std::vector<std::pair<std::string, std::string>> no_tags;
   if (isPublicName(name)) {
     auto p = publicParameter(ctx.region, name);
     if (p) history.push_back(*p);
