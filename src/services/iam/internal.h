@@ -152,6 +152,8 @@ Result<json::value> updateAssumeRolePolicy(RequestContext&, const json::value&);
 Result<json::value> createVirtualMfaDevice(RequestContext&, const json::value&);
 Result<json::value> enableMfaDevice(RequestContext&, const json::value&);
 Result<json::value> deactivateMfaDevice(RequestContext&, const json::value&);
+/// ResyncMFADevice: two consecutive codes re-learn the device's clock drift.
+Result<json::value> resyncMfaDevice(RequestContext&, const json::value&);
 Result<json::value> deleteVirtualMfaDevice(RequestContext&, const json::value&);
 Result<json::value> listMfaDevices(RequestContext&, const json::value&);
 Result<json::value> listVirtualMfaDevices(RequestContext&, const json::value&);

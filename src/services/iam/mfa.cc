@@ -14,6 +14,9 @@ namespace {
 constexpr int64_t kMaxDevicesPerUser = 8;
 /// Bytes of a seed (AWS's Base32StringSeed is 64 characters: 40 bytes).
 constexpr size_t kSeedBytes = 40;
+/// How far (in 30-second steps, either way) ResyncMFADevice looks for the device's clock: ten
+/// minutes. AWS documents no figure; two consecutive codes make a chance match negligible.
+constexpr int kResyncWindowSteps = 20;
 
 struct Device {
   std::string serial;
@@ -22,17 +25,19 @@ struct Device {
   std::string user_id;  ///< AIDA... of the user it is assigned to, the account id for root; ""
   int64_t enable_ms = 0;
   int64_t last_step = -1;  ///< the latest TOTP step accepted (codes at or before it are spent)
+  int64_t drift = 0;  ///< steps the device's clock runs ahead (negative: behind), from a resync
 };
 
 std::optional<Device> findDevice(store::Tx& tx, const std::string& account,
                                  const std::string& serial) {
   auto rows = tx.query(
-      "SELECT serial, account_id, seed, user_id, enable_ms, last_step FROM iam_mfa_devices "
-      "WHERE serial = ? AND account_id = ?",
+      "SELECT serial, account_id, seed, user_id, enable_ms, last_step, drift FROM "
+      "iam_mfa_devices WHERE serial = ? AND account_id = ?",
       {serial, account});
   if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
-  return Device{r.text(0), r.text(1), r.text(2), r.text(3), r.integer(4), r.integer(5)};
+  return Device{r.text(0),    r.text(1),    r.text(2),   r.text(3),
+                r.integer(4), r.integer(5), r.integer(6)};
 }
 
 Result<Device> requireDevice(store::Tx& tx, const std::string& account, const std::string& serial) {
@@ -144,8 +149,35 @@ Result<json::value> enableMfaDevice(RequestContext& ctx, const json::value& in) 
             crypto::constantTimeEqual(auth::totpAt(seed, *step + 1), code2);
   crypto::wipe(seed);
   if (!ok) return invalidAuthenticationCode();
-  tx.exec("UPDATE iam_mfa_devices SET user_id = ?, enable_ms = ?, last_step = ? WHERE serial = ?",
-          {user.id, toEpochMillis(ctx.time), *step + 1, d.serial});
+  tx.exec(
+      "UPDATE iam_mfa_devices SET user_id = ?, enable_ms = ?, last_step = ?, drift = 0 "
+      "WHERE serial = ?",
+      {user.id, toEpochMillis(ctx.time), *step + 1, d.serial});
+  return json::value(json::object{});
+}
+
+// AWS: https://docs.aws.amazon.com/IAM/latest/APIReference/API_ResyncMFADevice.html
+// Two consecutive codes of the user's own assigned device, searched within ten minutes either
+// way; their position becomes the device's drift, by which later codes are expected.
+Result<json::value> resyncMfaDevice(RequestContext& ctx, const json::value& in) {
+  auto& tx = ctx.tx();
+  TRY_ASSIGN(Entity user, requireEntity(tx, "user", ctx.account_id, str(in, "UserName")));
+  const std::string serial = str(in, "SerialNumber");
+  auto d = findDevice(tx, ctx.account_id, serial);
+  if (!d || d->user_id != user.id)
+    return noSuchEntity("MFA Device with serial number " + serial + " does not exist.");
+  TRY_ASSIGN(std::string seed, openSeed(ctx, *d));
+  auto step = auth::totpMatch(seed, str(in, "AuthenticationCode1"), ctx.time, kResyncWindowSteps,
+                              kResyncWindowSteps - 1);
+  // INVARIANT: spent codes stay spent, a resync included.
+  bool ok =
+      step && *step > d->last_step &&
+      crypto::constantTimeEqual(auth::totpAt(seed, *step + 1), str(in, "AuthenticationCode2"));
+  crypto::wipe(seed);
+  if (!ok) return invalidAuthenticationCode();
+  const int64_t drift = *step + 1 - auth::totpStep(ctx.time);
+  tx.exec("UPDATE iam_mfa_devices SET last_step = ?, drift = ? WHERE serial = ?",
+          {*step + 1, drift, d->serial});
   return json::value(json::object{});
 }
 
@@ -230,7 +262,9 @@ Result<void> verifyMfaCode(store::Tx& tx, const crypto::Barrier& barrier,
   auto seed = barrier.open(d->seed_sealed, d->serial);
   if (!seed)
     return AwsError{"InternalFailure", "The MFA device seed cannot be read.", 500, false, {}};
-  auto step = auth::totpMatch(*seed, code, now, 1, 1);
+  // Codes are expected by the device's clock (its drift, set by ResyncMFADevice).
+  auto step = auth::totpMatch(*seed, code,
+                              now + std::chrono::seconds(d->drift * auth::kTotpStepSeconds), 1, 1);
   crypto::wipe(*seed);
   // INVARIANT: a code is accepted once: its step must be later than every step accepted before.
   if (!step || *step <= d->last_step)

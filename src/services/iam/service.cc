@@ -58,6 +58,10 @@ constexpr const char* kSchemaV2 =
     "created_ms INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT -1);"
     "CREATE INDEX iam_mfa_devices_user ON iam_mfa_devices(user_id);";
 
+// A device's clock drift in TOTP steps (ResyncMFADevice); codes are expected at now + drift.
+constexpr const char* kSchemaV3 =
+    "ALTER TABLE iam_mfa_devices ADD COLUMN drift INTEGER NOT NULL DEFAULT 0;";
+
 /// The ARN of a named entity (with its stored path when it exists, else path "/").
 ResourceFn entityArn(std::string kind, std::string member) {
   return [kind, member](const RequestContext& ctx, const json::value& in) {
@@ -106,6 +110,7 @@ runtime::ServiceSpec makeIam() {
   s.throttle_code = "Throttling";
   s.migrations.push_back({"iam", 1, kSchemaV1});
   s.migrations.push_back({"iam", 2, kSchemaV2});
+  s.migrations.push_back({"iam", 3, kSchemaV3});
   auto& o = s.operations;
   auto user = entityArn("user", "UserName");
   auto group = entityArn("group", "GroupName");
@@ -146,6 +151,7 @@ runtime::ServiceSpec makeIam() {
       op(createVirtualMfaDevice, false, newArn("mfa", "VirtualMFADeviceName"));
   o["EnableMFADevice"] = op(enableMfaDevice, false, user);
   o["DeactivateMFADevice"] = op(deactivateMfaDevice, false, user);
+  o["ResyncMFADevice"] = op(resyncMfaDevice, false, user);
   o["DeleteVirtualMFADevice"] = op(deleteVirtualMfaDevice, false, mfa);
   o["ListMFADevices"] = op(listMfaDevices, true, user);
   o["ListVirtualMFADevices"] = op(listVirtualMfaDevices, true);
