@@ -12,6 +12,7 @@
 
 #include "core/encoding.h"
 #include "iam/evaluator.h"
+#include "runtime/iam_authorizer.h"
 #include "runtime/policy_provider.h"
 #include "runtime/services.h"
 #include "services/iam/internal.h"
@@ -163,7 +164,37 @@ struct Simulation {
   std::vector<std::shared_ptr<const iam::CompiledPolicy>> owned;
   std::map<const iam::CompiledPolicy*, Source> sources;
   std::map<const iam::CompiledPolicy*, std::vector<std::pair<Position, Position>>> spans;
+  /// The principal's organization (keeps its SCPs alive); null outside one.
+  std::shared_ptr<const runtime::OrgInfo> org;
 };
+
+/// A policy allowing everything: stands in for the sides of an evaluation not being examined.
+const iam::CompiledPolicy* allowAll() {
+  static const std::shared_ptr<const iam::CompiledPolicy> policy =
+      iam::CompiledPolicy::compile(
+          R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]})",
+          iam::PolicyKind::kIdentity, "allow-all")
+          .value();
+  return policy.get();
+}
+
+/// Whether the organization's SCPs alone allow the request (the management account's always).
+bool allowedByOrganizations(const iam::EvalRequest& req) {
+  iam::EvalRequest alone;
+  alone.principal = req.principal;
+  alone.action = req.action;
+  alone.resource = req.resource;
+  alone.context = req.context;
+  alone.scp_levels = req.scp_levels;
+  alone.is_management_account = req.is_management_account;
+  alone.identity_policies.push_back(allowAll());
+  return iam::evaluate(alone).decision == iam::Decision::kAllow;
+}
+
+/// The two sides of a cross-account evaluation, each judged alone: "IAM Policy" (identity
+/// policies with the boundary and session policies, as in the caller's own account) and
+/// "Resource Policy" (the resource policy, the caller's side allowing everything).
+json::object crossAccountDetails(const iam::EvalRequest& req);
 
 /// Compiles input documents (PolicyInputList ...) and records them as `member.N`.
 Result<std::vector<const iam::CompiledPolicy*>> compileInputs(Simulation& sim,
@@ -273,6 +304,25 @@ std::vector<std::string> missingKeys(const Simulation& sim, std::string_view act
   return out;
 }
 
+const char* decisionName(iam::Decision d);
+
+json::object crossAccountDetails(const iam::EvalRequest& req) {
+  iam::EvalRequest identity = req;
+  identity.scp_levels.clear();
+  identity.resource_policy = nullptr;
+  identity.resource_account.clear();
+  iam::EvalRequest resource;
+  resource.principal = req.principal;
+  resource.action = req.action;
+  resource.resource = req.resource;
+  resource.context = req.context;
+  resource.resource_account = req.resource_account;
+  resource.resource_policy = req.resource_policy;
+  resource.identity_policies.push_back(allowAll());
+  return json::object{{"IAM Policy", decisionName(iam::evaluate(identity).decision)},
+                      {"Resource Policy", decisionName(iam::evaluate(resource).decision)}};
+}
+
 const char* decisionName(iam::Decision d) {
   switch (d) {
     case iam::Decision::kAllow:
@@ -345,6 +395,22 @@ json::value run(Simulation& sim, const json::value& in) {
         json::object detail{{"AllowedByPermissionsBoundary", allowed}};
         r["PermissionsBoundaryDecisionDetail"] = detail;
         specific["PermissionsBoundaryDecisionDetail"] = detail;
+      }
+      // AWS: OrganizationsDecisionDetail when the principal's account is in an organization;
+      // EvalDecisionDetails for cross-account simulations, empty for a named resource in the
+      // same account, absent for "*" and when an SCP denies (the evaluation stops there).
+      bool scp_allows = true;
+      if (sim.org && sim.org->in_org) {
+        scp_allows = allowedByOrganizations(req);
+        r["OrganizationsDecisionDetail"] = json::object{{"AllowedByOrganizations", scp_allows}};
+      }
+      if (scp_allows && !req.resource_account.empty()) {
+        json::object details = crossAccountDetails(req);
+        r["EvalDecisionDetails"] = details;
+        specific["EvalDecisionDetails"] = details;
+      } else if (scp_allows && resource != "*") {
+        r["EvalDecisionDetails"] = json::object{};
+        specific["EvalDecisionDetails"] = json::object{};
       }
       if (!in.as_object().if_contains("ResourceArns")) {
         r["ResourceSpecificResults"] = json::array{};
@@ -467,6 +533,29 @@ Result<json::value> simulatePrincipalPolicy(RequestContext& ctx, const json::val
   for (const auto& p : policies.session) sim.base.session_policies.push_back(p.get());
   TRY_VOID(addInputPolicies(sim, in));
   iam::addPrincipalKeys(sim.base.principal, sim.keys);
+  // INVARIANT: the SCPs enforcement applies (the same helper adds them), with the
+  // organization's keys enforcement sets; ContextEntries may still override the keys.
+  {
+    runtime::Principal scp_subject;
+    scp_subject.type = sim.base.principal.type == iam::PrincipalType::kAssumedRole
+                           ? runtime::Principal::Type::kAssumedRole
+                           : runtime::Principal::Type::kIamUser;
+    scp_subject.account_id = sim.base.principal.account;
+    scp_subject.arn = sim.base.principal.arn;
+    sim.org =
+        runtime::IamAuthorizer::addServiceControlPolicies(*ctx.services, scp_subject, sim.base);
+    if (sim.org && sim.org->in_org) {
+      sim.keys.set("aws:PrincipalOrgID", sim.org->org_id);
+      sim.keys.setMulti("aws:PrincipalOrgPaths", {sim.org->org_path});
+      for (const auto& level : sim.org->scp_levels)
+        for (const auto& p : level)
+          if (!sim.sources.count(p.get())) {
+            // The compiled id is "<org id>/<policy id>": the SCP is named by its policy id.
+            const std::string& id = p->id();
+            sim.sources[p.get()] = {id.substr(id.find('/') + 1), "none", ""};
+          }
+    }
+  }
   TRY_VOID(fillContextEntries(in, sim.keys));
   return run(sim, in);
 }
