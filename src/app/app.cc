@@ -1,5 +1,7 @@
 #include "app/app.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -15,7 +17,11 @@
 #include <mutex>
 #include <thread>
 
+#include "app/admin_event.h"
 #include "app/config.h"
+#include "app/dev_endpoints.h"
+#include "app/init_scripts.h"
+#include "app/seed.h"
 #include "audit/audit.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -40,6 +46,8 @@ void usage() {
                "usage:\n"
                "  citadel serve [--listen HOST:PORT] [--data-dir DIR] [--config FILE]\n"
                "                [--tls-cert FILE --tls-key FILE] [--threads N] [--region R]\n"
+               "                [--dev] [--allow-reset] [--allow-time-travel] [--seed FILE]\n"
+               "                [--init-dir DIR] [--init-timeout SECONDS]\n"
                "  citadel admin create-account --data-dir DIR [--account-id ID] [--default]\n"
                "  citadel admin create-root-key --data-dir DIR --account-id ID\n"
                "  citadel admin list-accounts --data-dir DIR\n"
@@ -85,50 +93,6 @@ std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& 
                                                      *rt->identity, rc);
   rt->db->migrate(rt->services->migrations());
   return rt;
-}
-
-/// The audit record of a change made by citadel itself (bootstrap and admin commands).
-audit::AuditEvent adminEvent(const std::string& name, const std::string& account,
-                             const std::string& region, json::object params) {
-  runtime::RequestContext ctx;
-  ctx.request_id = newUuid();
-  ctx.time = Clock::now();
-  ctx.service = "citadel";
-  ctx.event_source = "citadel.amazonaws.com";
-  ctx.operation = name;
-  ctx.region = region;
-  ctx.account_id = account;
-  ctx.principal.type = runtime::Principal::Type::kAwsService;
-  ctx.principal.invoked_by = "citadel.amazonaws.com";
-  ctx.source_ip = "citadel.amazonaws.com";
-  ctx.user_agent = "citadel-admin";
-  audit::AuditEvent ev;
-  ev.event_id = newUuid();
-  ev.event_time = ctx.time;
-  ev.event_name = name;
-  ev.event_source = ctx.event_source;
-  ev.account_id = account;
-  ev.region = region;
-  ev.username = "citadel";
-  json::object& r = ev.record;
-  r["eventVersion"] = "1.11";
-  r["userIdentity"] = json::object{{"type", "AWSService"}, {"invokedBy", "citadel.amazonaws.com"}};
-  r["eventTime"] = formatIso8601(ctx.time);
-  r["eventSource"] = ctx.event_source;
-  r["eventName"] = name;
-  r["awsRegion"] = region;
-  r["sourceIPAddress"] = "citadel.amazonaws.com";
-  r["userAgent"] = "citadel";
-  r["requestParameters"] = std::move(params);
-  r["responseElements"] = nullptr;
-  r["requestID"] = ctx.request_id;
-  r["eventID"] = ev.event_id;
-  r["readOnly"] = false;
-  r["eventType"] = "AwsServiceEvent";
-  r["managementEvent"] = true;
-  r["recipientAccountId"] = account;
-  r["eventCategory"] = "Management";
-  return ev;
 }
 
 struct Bootstrap {
@@ -185,9 +149,11 @@ Bootstrap bootstrap(Runtime& rt, const Config& cfg) {
   return b;
 }
 
-std::string healthJson(const runtime::Services& svc, std::chrono::steady_clock::time_point start) {
+std::string healthJson(const runtime::Services& svc, std::chrono::steady_clock::time_point start,
+                       const InitScripts& init, bool dev) {
   json::object o;
-  o["status"] = "ok";
+  // A failed or timed-out init script leaves the server serving, but says so here.
+  o["status"] = init.anyFailed() ? "degraded" : "ok";
   o["version"] = kVersion;
   o["uptime_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -197,6 +163,9 @@ std::string healthJson(const runtime::Services& svc, std::chrono::steady_clock::
   o["models_embedded"] = protocol::Models::names().size();
   o["models_loaded"] = protocol::Models::loadedCount();
   o["audit_events_written"] = svc.events.written();
+  o["dev_mode"] = dev;
+  o["init"] = init.statusJson();
+  o["init_failed"] = init.anyFailed();
   return json::serialize(o);
 }
 
@@ -222,6 +191,19 @@ int serve(int argc, char** argv) {
     else if (a == "--threads") cfg.threads = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--region") cfg.region = next();
     else if (a == "--log-level") cfg.log_level = next();
+    else if (a == "--dev") cfg.dev = true;
+    else if (a == "--allow-reset") cfg.allow_reset = true;
+    else if (a == "--allow-time-travel") cfg.allow_time_travel = true;
+    else if (a == "--seed") cfg.seed_file = next();
+    else if (a == "--init-dir") cfg.init_dir = next();
+    else if (a == "--init-timeout") {
+      std::string t = next();
+      char* end = nullptr;
+      long secs = std::strtol(t.c_str(), &end, 10);
+      if (t.empty() || *end || secs <= 0)
+        throw std::runtime_error("--init-timeout wants a positive number of seconds, got " + t);
+      cfg.init_timeout_seconds = static_cast<unsigned>(secs);
+    }
     else throw std::runtime_error("unknown option " + a);
   }
   if (cfg.log_level == "debug") log::setLevel(log::Level::kDebug);
@@ -230,9 +212,30 @@ int serve(int argc, char** argv) {
   if (cfg.tls_cert.empty() != cfg.tls_key.empty())
     throw std::runtime_error("--tls-cert and --tls-key go together");
 
+  if (!cfg.init_dir.empty() && !std::filesystem::is_directory(cfg.init_dir))
+    throw std::runtime_error("--init-dir " + cfg.init_dir + " is not a directory");
+  // With init scripts, SIGTERM/SIGINT are taken by a thread of ours (shutdown.d runs while the
+  // server still answers, then the drain starts): block them before any thread exists.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  const bool own_signals = !cfg.init_dir.empty();
+  if (own_signals) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   auto start = std::chrono::steady_clock::now();
   raiseFileLimit();
   auto rt = openDataDir(cfg.data_dir, cfg.region, &cfg);
+  if (cfg.dev) {
+    rt->identity->setDevMode(true);
+    log::warn(
+        "DEVELOPMENT CREDENTIALS MODE (--dev): unknown access key ids are accepted WITHOUT "
+        "signature verification as the root user of an account; state reset and time travel "
+        "are on. Never expose this server to anyone you do not trust.");
+    std::fprintf(stderr,
+                 "citadel: WARNING: --dev is on: any unknown access key id is accepted as an "
+                 "account's root user without signature verification.\n");
+  }
   rt->services->initServices();
   for (const auto& [svc, rates] : cfg.throttling) {
     if (!rt->services->service(svc)) throw std::runtime_error("config: throttling for unknown service " + svc);
@@ -240,6 +243,16 @@ int serve(int argc, char** argv) {
     for (const auto& [q, r] : rates) rt->services->throttle.setRate(svc, q, r);
   }
   Bootstrap boot = bootstrap(*rt, cfg);
+  if (!cfg.seed_file.empty()) {
+    auto doc = loadSeedFile(cfg.seed_file);
+    if (!doc.ok()) throw std::runtime_error(doc.error().message);
+    auto seeded = applySeed(*rt->services, *doc, boot.account_id, cfg.region);
+    if (!seeded.ok()) throw std::runtime_error(seeded.error().message);
+    log::info("seed applied", {{"file", cfg.seed_file},
+                               {"accounts_created", std::to_string(seeded->accounts_created)},
+                               {"users_created", std::to_string(seeded->users_created)},
+                               {"access_keys", std::to_string(seeded->access_keys)}});
+  }
   // AWS: CloudTrail event history keeps 90 days.
   rt->events->purgeOlderThan(Clock::now() - std::chrono::hours(24 * 90));
   // Jobs that fell due while the server was down run now, then as they come due.
@@ -256,13 +269,18 @@ int serve(int argc, char** argv) {
   opts.threads = cfg.threads;
   opts.limits = cfg.limits;
   http::Server* server_ptr = nullptr;
+  InitScripts init(cfg.init_dir, std::chrono::seconds(cfg.init_timeout_seconds));
+  DevEndpoints dev_endpoints(*rt->services,
+                             DevSwitches{cfg.dev || cfg.allow_reset, cfg.dev || cfg.allow_time_travel},
+                             kVersion, &init);
   pipeline.setInternal({[&](const HttpRequest& req, HttpResponse& resp) {
     if (req.path == "/_citadel/health" && (req.method == "GET" || req.method == "HEAD")) {
       resp.status = 200;
       resp.setHeader("Content-Type", "application/json");
-      resp.body = healthJson(*rt->services, start);
+      resp.body = healthJson(*rt->services, start, init, cfg.dev);
       return true;
     }
+    if (dev_endpoints.handle(req, resp)) return true;
     if (req.path == "/metrics" && req.method == "GET") {
       std::string extra;
       if (server_ptr) {
@@ -309,6 +327,32 @@ int serve(int argc, char** argv) {
   std::string scheme = server.tls() ? "https" : "http";
   std::string shown_host = host == "0.0.0.0" ? "127.0.0.1" : host;
   if (shown_host.find(':') != std::string::npos) shown_host = "[" + shown_host + "]";
+
+  // Init scripts: boot.d now (the listener is bound, not yet answering), ready.d once health
+  // answers 200, shutdown.d on SIGTERM/SIGINT before the drain.
+  init.setEnvironment({{"AWS_ENDPOINT_URL", scheme + "://" + shown_host + ":" + std::to_string(server.port())},
+                       {"AWS_ACCESS_KEY_ID", boot.root.access_key_id},
+                       {"AWS_SECRET_ACCESS_KEY", boot.root.secret_access_key},
+                       {"AWS_DEFAULT_REGION", cfg.region},
+                       {"AWS_REGION", cfg.region},
+                       {"CITADEL_ACCOUNT_ID", boot.account_id}});
+  init.runStage("boot");
+  std::thread ready_runner;
+  std::atomic<bool> signal_thread_stop{false};
+  std::thread signal_thread;
+  if (own_signals) {
+    signal_thread = std::thread([&] {
+      timespec tick{0, 200'000'000};
+      while (!signal_thread_stop) {
+        int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+        if (sig != SIGTERM && sig != SIGINT) continue;
+        log::info("stopping: running shutdown scripts", {{"signal", std::to_string(sig)}});
+        init.runStage("shutdown");
+        server.stop();
+        return;
+      }
+    });
+  }
   server.run([&] {
     std::printf("CITADEL_ENDPOINT=%s://%s:%u\n", scheme.c_str(), shown_host.c_str(), server.port());
     std::printf("CITADEL_ACCOUNT_ID=%s\n", boot.account_id.c_str());
@@ -321,7 +365,11 @@ int serve(int argc, char** argv) {
                           {"account", boot.account_id},
                           {"data_dir", cfg.data_dir},
                           {"version", kVersion}});
+    if (init.hasScripts("ready")) ready_runner = std::thread([&] { init.runStage("ready"); });
   });
+  signal_thread_stop = true;
+  if (signal_thread.joinable()) signal_thread.join();
+  if (ready_runner.joinable()) ready_runner.join();
   {
     std::lock_guard lock(purge_mu);
     stopping = true;

@@ -21,6 +21,16 @@ int64_t num(const json::value& v, const std::string& name) {
     throw std::runtime_error("config: \"" + name + "\" must be an integer");
   return v.to_number<int64_t>();
 }
+bool boolean(const json::value& v, const std::string& name) {
+  if (!v.is_bool()) throw std::runtime_error("config: \"" + name + "\" must be true or false");
+  return v.as_bool();
+}
+bool envFlag(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return false;
+  std::string s = toLower(v);
+  return s == "1" || s == "true" || s == "yes" || s == "on";
+}
 }  // namespace
 
 void loadConfigFile(const std::string& path, Config& cfg) {
@@ -42,6 +52,16 @@ void loadConfigFile(const std::string& path, Config& cfg) {
     else if (key == "root_secret_access_key") cfg.root_secret_access_key = str(v, key);
     else if (key == "threads") cfg.threads = static_cast<unsigned>(num(v, key));
     else if (key == "log_level") cfg.log_level = str(v, key);
+    else if (key == "dev") cfg.dev = boolean(v, key);
+    else if (key == "allow_reset") cfg.allow_reset = boolean(v, key);
+    else if (key == "allow_time_travel") cfg.allow_time_travel = boolean(v, key);
+    else if (key == "seed") cfg.seed_file = str(v, key);
+    else if (key == "init_dir") cfg.init_dir = str(v, key);
+    else if (key == "init_timeout_seconds") {
+      int64_t t = num(v, key);
+      if (t <= 0) throw std::runtime_error("config: init_timeout_seconds must be positive");
+      cfg.init_timeout_seconds = static_cast<unsigned>(t);
+    }
     else if (key == "trusted_headers") {
       if (!v.is_object()) throw std::runtime_error("config: \"trusted_headers\" must be an object");
       for (const auto& [hk, hv] : v.as_object()) {
@@ -101,6 +121,11 @@ void applyEnvironment(Config& cfg) {
     cfg.root_secret_access_key = v;
   if (const char* v = std::getenv("CITADEL_REGION"); v && *v) cfg.region = v;
   if (const char* v = std::getenv("CITADEL_LOG_LEVEL"); v && *v) cfg.log_level = v;
+  if (envFlag("CITADEL_DEV")) cfg.dev = true;
+  if (envFlag("CITADEL_ALLOW_RESET")) cfg.allow_reset = true;
+  if (envFlag("CITADEL_ALLOW_TIME_TRAVEL")) cfg.allow_time_travel = true;
+  if (const char* v = std::getenv("CITADEL_SEED"); v && *v) cfg.seed_file = v;
+  if (const char* v = std::getenv("CITADEL_INIT_DIR"); v && *v) cfg.init_dir = v;
 }
 
 std::pair<std::string, uint16_t> splitListen(const std::string& listen) {

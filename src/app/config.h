@@ -28,6 +28,14 @@ struct Config {
   /// Headers a trusted VPC-endpoint front sets (lower-cased), for aws:SourceVpc/SourceVpce.
   std::string source_vpc_header;
   std::string source_vpce_header;
+  /// Development credentials mode (--dev, CITADEL_DEV=1): unknown access key ids act as an
+  /// account's root; also switches on state reset and time travel.
+  bool dev = false;
+  bool allow_reset = false;        ///< --allow-reset: POST /_citadel/reset without --dev
+  bool allow_time_travel = false;  ///< --allow-time-travel: POST /_citadel/time without --dev
+  std::string seed_file;           ///< --seed FILE (JSON or YAML subset)
+  std::string init_dir;            ///< --init-dir DIR (boot.d, ready.d, shutdown.d)
+  unsigned init_timeout_seconds = 60;  ///< --init-timeout: each init script's time limit
 };
 
 /// Reads a JSON config file into `cfg`. Throws std::runtime_error naming the bad entry.

@@ -4,6 +4,7 @@
 
 #include "core/encoding.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "crypto/crypto.h"
 
@@ -165,6 +166,38 @@ std::optional<Credential> Identity::load(const std::string& akid) {
   return c;
 }
 
+std::optional<Credential> Identity::devCredential(const std::string& akid) {
+  if (!dev_mode_) return std::nullopt;
+  std::string account;
+  std::lock_guard lock(dev_mu_);
+  if (validAccountId(akid)) {
+    account = akid;
+    if (!dev_accounts_.count(account)) {
+      auto tx = db_.begin(true);
+      if (!accountExists(*tx, account)) {
+        auto made = createAccount(*tx, account, false);
+        if (!made.ok()) return std::nullopt;
+        tx->commit();
+        log::info("dev mode: created account for access key id", {{"account", account}});
+      }
+      dev_accounts_.insert(account);
+    }
+  } else {
+    if (dev_default_account_.empty()) {
+      auto tx = db_.begin(false);
+      auto def = defaultAccount(*tx);
+      if (!def) return std::nullopt;
+      dev_default_account_ = *def;
+    }
+    account = dev_default_account_;
+  }
+  Credential c;
+  c.access_key_id = akid;
+  c.principal = rootPrincipal(account);
+  c.principal.access_key_id = akid;
+  return c;
+}
+
 bool Identity::accountExists(store::Tx& tx, const std::string& account_id) {
   return !tx.query("SELECT 1 FROM accounts WHERE account_id = ?", {account_id}).empty();
 }
@@ -278,6 +311,32 @@ Result<KeyPair> Identity::createUserKey(store::Tx& tx, const Principal& user) {
   if (st == store::ExecStatus::kConstraint)
     return AwsError{"ServiceFailure", "Access key id collision; retry.", 500, false, {}};
   return kp;
+}
+
+Result<void> Identity::putUserKey(store::Tx& tx, const Principal& user, const KeyPair& pair) {
+  if (pair.access_key_id.size() < 16 || pair.access_key_id.size() > 128)
+    return AwsError{
+        "InvalidInputException", "Access key id must be 16 to 128 characters.", 400, true, {}};
+  if (pair.secret_access_key.empty())
+    return AwsError{"InvalidInputException", "Secret access key must not be empty.", 400, true, {}};
+  auto existing =
+      tx.query("SELECT principal_arn FROM access_keys WHERE access_key_id = ?", {pair.access_key_id});
+  if (!existing.empty() && existing[0].text(0) != user.arn)
+    return AwsError{"EntityAlreadyExists",
+                    "Access key " + pair.access_key_id + " belongs to another principal.",
+                    409,
+                    true,
+                    {}};
+  auto sealed = barrier_.seal(pair.secret_access_key, sealAad(pair.access_key_id));
+  tx.exec(
+      "INSERT INTO access_keys(access_key_id, account_id, principal_type, principal_arn, "
+      "principal_id, user_name, secret_sealed, status, created_ms) VALUES (?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(access_key_id) DO UPDATE SET secret_sealed = excluded.secret_sealed",
+      {pair.access_key_id, user.account_id, std::string(principalTypeName(user.type)), user.arn,
+       user.principal_id, user.user_name, store::Blob{sealed}, std::string("Active"),
+       toEpochMillis(Clock::now())});
+  tx.afterCommit([this, akid = pair.access_key_id] { forget(akid); });
+  return okResult();
 }
 
 Result<void> Identity::setKeyStatus(store::Tx& tx, const std::string& akid,

@@ -2,12 +2,14 @@
 /// Accounts and the access keys that authenticate callers. Secrets are sealed by the barrier
 /// (AAD = the key id); the hot path reads them from an in-memory cache.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/time.h"
@@ -96,6 +98,10 @@ class Identity {
   };
   /// Creates an access key for an IAM user (AKIA... id, 40-character secret, Active).
   Result<KeyPair> createUserKey(store::Tx& tx, const Principal& user);
+  /// Stores an IAM user's access key with a given id and secret (seed files), idempotently:
+  /// the same id for the same user keeps (or replaces) its secret; an id that belongs to
+  /// another principal is EntityAlreadyExists.
+  Result<void> putUserKey(store::Tx& tx, const Principal& user, const KeyPair& pair);
   /// Sets "Active" or "Inactive". NoSuchEntity when the key does not exist.
   Result<void> setKeyStatus(store::Tx& tx, const std::string& access_key_id,
                             const std::string& status);
@@ -125,6 +131,18 @@ class Identity {
   /// One key's metadata, or nullopt.
   std::optional<KeyInfo> keyInfo(store::Tx& tx, const std::string& access_key_id);
 
+  /// Development credentials mode (`citadel serve --dev`): an access key id citadel does not
+  /// know stands for the root user of an account, without signature verification.
+  void setDevMode(bool on) { dev_mode_ = on; }
+  /// True in development credentials mode.
+  bool devMode() const { return dev_mode_; }
+  /// In development credentials mode, the credential an unknown access key id stands for: the
+  /// root of the account whose id the key id is when it is 12 digits (that account is created
+  /// on first use, idempotently), else the root of the default account. The returned
+  /// credential has no secret: the caller must not verify a signature with it. nullopt when
+  /// dev mode is off.
+  std::optional<Credential> devCredential(const std::string& access_key_id);
+
   /// Checks a 12-digit account id.
   static bool validAccountId(const std::string& id);
   /// Principal of an account's root user.
@@ -141,6 +159,10 @@ class Identity {
   const crypto::Barrier& barrier_;
   std::mutex mu_;
   std::unordered_map<std::string, Credential> cache_;
+  std::atomic<bool> dev_mode_{false};
+  std::mutex dev_mu_;
+  std::unordered_set<std::string> dev_accounts_;  // accounts known to exist (dev mode)
+  std::string dev_default_account_;               // cached default account (dev mode)
 };
 
 }  // namespace citadel::runtime

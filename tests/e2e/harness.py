@@ -197,10 +197,13 @@ class CitadelServer:
       config: a dict written as the --config JSON file.
       tls: True to generate a self-signed certificate and serve HTTPS.
       extra_args: more command-line arguments.
+      dev: True for --dev (development credentials, reset, time travel).
+      seed: path of a --seed file.
+      init_dir: path of an --init-dir directory; init_timeout: --init-timeout seconds.
     """
 
     def __init__(self, data_dir=None, env=None, config=None, tls=False, extra_args=(),
-                 listen="127.0.0.1:0"):
+                 listen="127.0.0.1:0", dev=False, seed=None, init_dir=None, init_timeout=None):
         self._own_tmp = tempfile.mkdtemp(prefix="citadel-e2e-")
         self.data_dir = str(data_dir) if data_dir else os.path.join(self._own_tmp, "data")
         os.makedirs(self.data_dir, exist_ok=True)
@@ -209,6 +212,10 @@ class CitadelServer:
         self.tls = tls
         self.extra_args = list(extra_args)
         self.listen = listen
+        self.dev = dev
+        self.seed = seed
+        self.init_dir = init_dir
+        self.init_timeout = init_timeout
         self.cert_path = None
         self.key_path = None
         self.proc = None
@@ -251,6 +258,14 @@ class CitadelServer:
             if not self.cert_path:
                 self.cert_path, self.key_path = make_self_signed_cert(self._own_tmp)
             cmd += ["--tls-cert", self.cert_path, "--tls-key", self.key_path]
+        if self.dev:
+            cmd.append("--dev")
+        if self.seed:
+            cmd += ["--seed", str(self.seed)]
+        if self.init_dir:
+            cmd += ["--init-dir", str(self.init_dir)]
+        if self.init_timeout is not None:
+            cmd += ["--init-timeout", str(self.init_timeout)]
         return cmd + self.extra_args
 
     def start(self):
@@ -497,6 +512,34 @@ class CitadelServer:
     def health(self, timeout=30):
         return self.http("GET", "/_citadel/health", timeout=timeout)
 
+    def post_json(self, path, doc=None, timeout=60):
+        """An unsigned POST of a JSON document (test-only endpoints such as /_citadel/reset)."""
+        body = json.dumps(doc).encode() if doc is not None else b""
+        return self.http("POST", path, body=body, headers={"Content-Type": "application/json"},
+                         timeout=timeout)
+
+    def reset(self, service=None):
+        """POST /_citadel/reset (all services, or ?service=NAME)."""
+        path = "/_citadel/reset" + (f"?service={urllib.parse.quote(service)}" if service else "")
+        return self.post_json(path)
+
+    def move_clock(self, advance_seconds=None, offset_seconds=None):
+        """POST /_citadel/time: moves citadel's clock and runs the jobs that fell due."""
+        doc = ({"advance_seconds": advance_seconds} if advance_seconds is not None
+               else {"offset_seconds": offset_seconds})
+        return self.post_json("/_citadel/time", doc)
+
+    def wait_until(self, predicate, timeout=30, interval=0.1, what="condition"):
+        """Polls predicate() until it returns a truthy value (returned); fails after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(interval)
+
     # ---- CloudTrail helpers ------------------------------------------------------------
 
     def lookup_all(self, client=None, **kwargs):
@@ -530,6 +573,23 @@ def by_request_id(events):
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def serve_expect_failure(args, data_dir, env=None, timeout=60):
+    """Runs `citadel serve ARGS` that must fail to start; returns the CompletedProcess
+    (fails the test if the server becomes ready instead)."""
+    cmd = [CITADEL_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *args]
+    proc = subprocess.Popen(cmd, env=_server_env(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"{cmd} kept running (expected a failed start)\n{out}\n{err[-2000:]}")
+    if "CITADEL_READY=1" in out:
+        raise AssertionError(f"{cmd} became ready (expected a failed start)")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def start_server(testcase, **kwargs):

@@ -199,6 +199,19 @@ runtime::ServiceSpec makeIam() {
   s.init = [](runtime::Services& services) {
     services.policies = std::make_unique<IamPolicyProvider>(services.store);
   };
+  // State reset (dev mode): every customer entity, policy and MFA device, and the access keys
+  // of IAM users; AWS managed policies and the accounts' root keys stay.
+  s.reset = [](runtime::Services& services, store::Tx& tx) {
+    for (const char* table : {"iam_tags", "iam_group_members", "iam_attachments",
+                              "iam_inline_policies", "iam_mfa_devices", "iam_entities"})
+      tx.exec(std::string("DELETE FROM ") + table);
+    tx.exec(
+        "DELETE FROM iam_policy_versions WHERE policy_id IN "
+        "(SELECT id FROM iam_policies WHERE account_id <> 'aws')");
+    tx.exec("DELETE FROM iam_policies WHERE account_id <> 'aws'");
+    tx.exec("DELETE FROM access_keys WHERE principal_type = 'IAMUser'");
+    tx.afterCommit([&services] { services.identity.invalidate(); });
+  };
   return s;
 }
 

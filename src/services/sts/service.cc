@@ -420,6 +420,11 @@ runtime::ServiceSpec makeSts() {
   s.operations["AssumeRole"] = std::move(ar);
   // AWS: STS quotas are per account and region; GetCallerIdentity shares the 600/s default.
   s.quotas.push_back({"GetCallerIdentity", 600, {"GetCallerIdentity"}});
+  // State reset (dev mode): every temporary credential (GetSessionToken, AssumeRole).
+  s.reset = [](runtime::Services& services, store::Tx& tx) {
+    tx.exec("DELETE FROM access_keys WHERE session_token_sha256 IS NOT NULL");
+    tx.afterCommit([&services] { services.identity.invalidate(); });
+  };
   return s;
 }
 

@@ -1,0 +1,496 @@
+"""Issue 6: drop-in for LocalStack and moto users — development credentials (--dev), state
+reset, the test time source, seed files, init scripts and LocalStack's health endpoint."""
+
+import json
+import os
+import stat
+import tempfile
+import textwrap
+import unittest
+
+import botocore.exceptions
+
+import harness
+from harness import CitadelServer
+
+
+def error_code(exc):
+    return exc.response["Error"]["Code"]
+
+
+def write_script(directory, stage, name, body):
+    """Writes an executable shell script DIR/<stage>.d/<name>."""
+    d = os.path.join(directory, f"{stage}.d")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + textwrap.dedent(body))
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def tmpdir(testcase):
+    d = tempfile.mkdtemp(prefix="citadel-dev-")
+    testcase.addCleanup(lambda: __import__("shutil").rmtree(d, ignore_errors=True))
+    return d
+
+
+class DevCredentialsTest(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.start_server(self, dev=True)
+
+    def test_test_credentials_act_as_root_of_default_account(self):
+        s = self.server
+        ident = s.client("sts", access_key="test", secret_key="test").get_caller_identity()
+        self.assertEqual(ident["Account"], s.account_id)
+        self.assertEqual(ident["Arn"], f"arn:aws:iam::{s.account_id}:root")
+        # moto's habitual dummy keys, and the aws CLI, work the same way.
+        out = s.aws("sts", "get-caller-identity", access_key="FOOBARKEY", secret_key="FOOBARSECRET")
+        self.assertEqual(out.json["Arn"], f"arn:aws:iam::{s.account_id}:root")
+
+    def test_dev_mode_logged_loudly(self):
+        self.assertIn("DEVELOPMENT CREDENTIALS MODE", self.server.stderr())
+        self.assertTrue(self.server.health().json()["dev_mode"])
+
+    def test_twelve_digit_key_id_lands_in_that_account(self):
+        s = self.server
+        account = harness.random_account_id()
+        while account == s.account_id:
+            account = harness.random_account_id()
+        iam = s.client("iam", access_key=account, secret_key="test")
+        ident = s.client("sts", access_key=account, secret_key="x").get_caller_identity()
+        self.assertEqual(ident["Account"], account)
+        self.assertEqual(ident["Arn"], f"arn:aws:iam::{account}:root")
+        user = iam.create_user(UserName="in-that-account")["User"]
+        self.assertEqual(user["Arn"], f"arn:aws:iam::{account}:user/in-that-account")
+        # The account is created once: a second caller with the same id sees the same state.
+        again = s.client("iam", access_key=account, secret_key="other")
+        self.assertEqual([u["UserName"] for u in again.list_users()["Users"]], ["in-that-account"])
+        default_users = s.client("iam", access_key="test", secret_key="test").list_users()["Users"]
+        self.assertNotIn("in-that-account", [u["UserName"] for u in default_users])
+        proc, _ = harness.run_admin("list-accounts", data_dir=s.data_dir)
+        self.assertIn(account, proc.stdout)
+
+    def test_user_created_in_dev_mode_is_verified_and_denied_without_policy(self):
+        s = self.server
+        iam = s.client("iam", access_key="test", secret_key="test")
+        iam.create_user(UserName="dev-user")
+        key = iam.create_access_key(UserName="dev-user")["AccessKey"]
+        as_user = s.client("iam", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            as_user.list_users()
+        self.assertEqual(error_code(cm.exception), "AccessDenied")
+        self.assertIn("dev-user", str(cm.exception))
+        # A key citadel issued is still verified: the wrong secret is refused.
+        wrong = s.client("sts", access_key=key["AccessKeyId"], secret_key="not-the-secret")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            wrong.get_caller_identity()
+        self.assertEqual(error_code(cm.exception), "SignatureDoesNotMatch")
+        # With a policy the same user is allowed.
+        iam.put_user_policy(UserName="dev-user", PolicyName="list", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))
+        names = [u["UserName"] for u in as_user.list_users()["Users"]]
+        self.assertIn("dev-user", names)
+
+    def test_dev_callers_are_audited_as_root(self):
+        s = self.server
+        iam = s.client("iam", access_key="test", secret_key="test")
+        iam.create_user(UserName="audited")
+        events = s.lookup_all(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])
+        self.assertEqual(len(events), 1)
+        rec = json.loads(events[0]["CloudTrailEvent"])
+        self.assertEqual(rec["userIdentity"]["type"], "Root")
+        self.assertEqual(rec["userIdentity"]["arn"], f"arn:aws:iam::{s.account_id}:root")
+        self.assertEqual(rec["userIdentity"]["accessKeyId"], "test")
+
+
+class DevModeOffTest(unittest.TestCase):
+    def test_test_credentials_refused_without_dev(self):
+        s = harness.start_server(self)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s.client("sts", access_key="test", secret_key="test").get_caller_identity()
+        self.assertEqual(error_code(cm.exception), "InvalidClientTokenId")
+        self.assertFalse(s.health().json()["dev_mode"])
+
+    def test_reset_and_time_refused_without_flags(self):
+        s = harness.start_server(self)
+        r = s.reset()
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("--allow-reset", r.json()["message"])
+        self.assertEqual(s.http("POST", "/_localstack/state/reset").status, 403)
+        self.assertEqual(s.http("POST", "/moto-api/reset").status, 403)
+        r = s.move_clock(advance_seconds=60)
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("--allow-time-travel", r.json()["message"])
+
+    def test_allow_reset_without_dev_keeps_verifying(self):
+        s = harness.start_server(self, extra_args=["--allow-reset"])
+        s.client("iam").create_user(UserName="gone-after-reset")
+        self.assertEqual(s.reset().status, 200)
+        self.assertEqual(s.client("iam").list_users()["Users"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s.client("sts", access_key="test", secret_key="test").get_caller_identity()
+        self.assertEqual(error_code(cm.exception), "InvalidClientTokenId")
+
+    def test_citadel_dev_environment_variable(self):
+        s = harness.start_server(self, env={"CITADEL_DEV": "1"})
+        ident = s.client("sts", access_key="test", secret_key="test").get_caller_identity()
+        self.assertEqual(ident["Account"], s.account_id)
+
+
+class ResetTest(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.start_server(self, dev=True)
+
+    def test_reset_wipes_resources_and_events_keeps_root_credentials(self):
+        s = self.server
+        iam = s.client("iam")
+        iam.create_user(UserName="u1")
+        iam.create_group(GroupName="g1")
+        key = iam.create_access_key(UserName="u1")["AccessKey"]
+        s.client("sts").get_caller_identity()
+        self.assertTrue(s.lookup_all())
+        r = s.reset()
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("iam", r.json()["services"])
+        self.assertEqual(iam.list_users()["Users"], [])
+        self.assertEqual(iam.list_groups()["Groups"], [])
+        # The user's key is gone with the user (in dev mode an unknown key id is the default
+        # account's root); the printed root credentials still work.
+        after = s.client("sts", access_key=key["AccessKeyId"],
+                         secret_key=key["SecretAccessKey"]).get_caller_identity()
+        self.assertEqual(after["Arn"], f"arn:aws:iam::{s.account_id}:root")
+        self.assertEqual(s.client("sts").get_caller_identity()["Account"], s.account_id)
+        # Event history: only the reset's own record (and what came after it) remains.
+        names = [e["EventName"] for e in s.lookup_all()]
+        self.assertIn("ResetState", names)
+        self.assertNotIn("CreateUser", names)
+        self.assertNotIn("CreateGroup", names)
+        self.assertIn("state reset", s.stderr())
+
+    def test_reset_one_service(self):
+        s = self.server
+        s.client("iam").create_user(UserName="u2")
+        r = s.reset(service="iam")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["services"], ["iam"])
+        self.assertEqual(s.client("iam").list_users()["Users"], [])
+        # CloudTrail was not reset: the CreateUser record is still there.
+        names = [e["EventName"] for e in s.lookup_all()]
+        self.assertIn("CreateUser", names)
+
+    def test_reset_unknown_service(self):
+        r = self.server.reset(service="no-such-service")
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("no-such-service", r.json()["message"])
+
+    def test_localstack_and_moto_reset_paths(self):
+        s = self.server
+        s.client("iam").create_user(UserName="u3")
+        self.assertEqual(s.http("POST", "/_localstack/state/reset").status, 200)
+        self.assertEqual(s.client("iam").list_users()["Users"], [])
+        s.client("iam").create_user(UserName="u4")
+        self.assertEqual(s.http("POST", "/moto-api/reset").status, 200)
+        self.assertEqual(s.client("iam").list_users()["Users"], [])
+
+    def test_reset_wipes_sessions(self):
+        s = harness.start_server(self, extra_args=["--allow-reset"])
+        creds = s.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+        sess = s.client("sts", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+                        session_token=creds["SessionToken"])
+        sess.get_caller_identity()
+        self.assertEqual(s.reset().status, 200)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            sess.get_caller_identity()
+        self.assertEqual(error_code(cm.exception), "InvalidClientTokenId")
+
+
+class TimeTravelTest(unittest.TestCase):
+    def test_moving_the_clock_expires_sessions(self):
+        s = harness.start_server(self, extra_args=["--allow-time-travel"])
+        creds = s.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+        sess = s.client("sts", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+                        session_token=creds["SessionToken"])
+        sess.get_caller_identity()
+        r = s.move_clock(advance_seconds=1000)
+        self.assertEqual(r.status, 200, r)
+        self.assertAlmostEqual(r.json()["offset_seconds"], 1000, delta=0.01)
+        self.assertIn("jobs_run", r.json())
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            sess.get_caller_identity()
+        self.assertEqual(error_code(cm.exception), "ExpiredToken")
+        # Requests signed with the client's real clock are still accepted.
+        s.client("sts").get_caller_identity()
+        # offset_seconds sets the offset absolutely: back to real time, the session is valid.
+        r = s.move_clock(offset_seconds=0)
+        self.assertEqual(r.json()["offset_seconds"], 0)
+        sess.get_caller_identity()
+
+    def test_bad_time_requests(self):
+        s = harness.start_server(self, dev=True)
+        for body in ({}, {"advance_seconds": "soon"}, {"advance_seconds": 1, "offset_seconds": 2},
+                     {"rewind": 5}):
+            r = s.post_json("/_citadel/time", body)
+            self.assertEqual(r.status, 400, (body, r))
+        r = s.http("POST", "/_citadel/time", body=b"not json")
+        self.assertEqual(r.status, 400)
+
+
+class LocalStackHealthTest(unittest.TestCase):
+    def test_health_shape(self):
+        s = harness.start_server(self)
+        r = s.http("GET", "/_localstack/health")
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertEqual(doc["services"]["sts"], "running")
+        self.assertEqual(doc["services"]["iam"], "running")
+        self.assertIn(doc["services"].get("kms"), ("running", "available"))
+        self.assertEqual(doc["edition"], "community")
+        self.assertTrue(doc["version"])
+
+
+SEED_YAML = """\
+# accounts and users a test suite expects
+accounts:
+  - id: "{other}"
+iam:
+  users:
+    - name: alice
+      access_keys:
+        - id: {alice_key}
+          secret: "{alice_secret}"
+      inline_policies:
+        read-users: |
+          {{"Version": "2012-10-17",
+           "Statement": [{{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}}]}}
+    - name: bob        # in the other account
+      account: "{other}"
+      path: /team/
+      access_keys:
+        - id: {bob_key}
+          secret: '{bob_secret}'
+"""
+
+
+class SeedTest(unittest.TestCase):
+    def make_seed(self, directory):
+        self.other = harness.random_account_id()
+        self.alice = (harness.random_access_key_id(), harness.random_secret_key())
+        self.bob = (harness.random_access_key_id(), harness.random_secret_key())
+        path = os.path.join(directory, "seed.yaml")
+        with open(path, "w") as f:
+            f.write(SEED_YAML.format(other=self.other, alice_key=self.alice[0],
+                                     alice_secret=self.alice[1], bob_key=self.bob[0],
+                                     bob_secret=self.bob[1]))
+        return path
+
+    def check_seeded(self, s):
+        alice = s.client("sts", access_key=self.alice[0], secret_key=self.alice[1])
+        self.assertEqual(alice.get_caller_identity()["Arn"],
+                         f"arn:aws:iam::{s.account_id}:user/alice")
+        iam_alice = s.client("iam", access_key=self.alice[0], secret_key=self.alice[1])
+        self.assertIn("alice", [u["UserName"] for u in iam_alice.list_users()["Users"]])
+        bob = s.client("sts", access_key=self.bob[0], secret_key=self.bob[1])
+        self.assertEqual(bob.get_caller_identity()["Arn"],
+                         f"arn:aws:iam::{self.other}:user/team/bob")
+        # bob has no policy: denied.
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s.client("iam", access_key=self.bob[0], secret_key=self.bob[1]).list_users()
+        self.assertEqual(error_code(cm.exception), "AccessDenied")
+
+    def test_yaml_seed_creates_accounts_users_keys_idempotently(self):
+        d = tmpdir(self)
+        seed = self.make_seed(d)
+        data = os.path.join(d, "data")
+        with CitadelServer(data_dir=data, seed=seed) as s:
+            self.check_seeded(s)
+            s.restart()  # same seed again: nothing duplicated, nothing fails
+            self.check_seeded(s)
+            users = s.client("iam").list_users()["Users"]
+            self.assertEqual([u["UserName"] for u in users], ["alice"])
+            keys = s.client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"]
+            self.assertEqual([k["AccessKeyId"] for k in keys], [self.alice[0]])
+
+    def test_json_seed(self):
+        d = tmpdir(self)
+        key = (harness.random_access_key_id(), harness.random_secret_key())
+        path = os.path.join(d, "seed.json")
+        with open(path, "w") as f:
+            json.dump({"iam": {"users": [{"name": "carol", "access_keys": [
+                {"id": key[0], "secret": key[1]}],
+                "managed_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"]}]}}, f)
+        s = harness.start_server(self, seed=path)
+        iam = s.client("iam", access_key=key[0], secret_key=key[1])
+        self.assertEqual([u["UserName"] for u in iam.list_users()["Users"]], ["carol"])
+
+
+class SeedBadInputTest(unittest.TestCase):
+    def fail_with(self, content, expected, name="seed.yaml"):
+        d = tmpdir(self)
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(content)
+        data = os.path.join(d, "data")
+        proc = harness.serve_expect_failure(["--seed", path], data_dir=data)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(expected, proc.stderr)
+        return data
+
+    def test_unknown_field_names_the_entry(self):
+        self.fail_with("iam:\n  users:\n    - name: alice\n      pasword: x\n",
+                       'iam.users[0] (alice): unknown field "pasword"')
+
+    def test_unknown_section(self):
+        self.fail_with('{"lambda": {}}', 'unknown field "lambda"', name="seed.json")
+
+    def test_duplicate_ids(self):
+        key = harness.random_access_key_id()
+        self.fail_with(textwrap.dedent(f"""\
+            iam:
+              users:
+                - name: a
+                  access_keys: [{{"id": "{key}", "secret": "s"}}]
+            """), "line 4")  # flow mappings are outside the YAML subset
+        self.fail_with(textwrap.dedent(f"""\
+            iam:
+              users:
+                - name: a
+                  access_keys:
+                    - id: {key}
+                      secret: s1
+                - name: b
+                  access_keys:
+                    - id: {key}
+                      secret: s2
+            """), f"iam.users[1] (b).access_keys[0]: duplicate access key id {key}")
+        self.fail_with("iam:\n  users:\n    - name: dup\n    - name: DUP\n",
+                       "iam.users[1] (DUP): duplicate user DUP")
+        self.fail_with("accounts:\n  - id: '111111111111'\n  - id: '111111111111'\n",
+                       "accounts[1] (111111111111): duplicate account id")
+        self.fail_with("iam:\n  users:\n    - name: a\n      name: b\n", "line 4: duplicate key")
+
+    def test_invalid_key_material(self):
+        self.fail_with(textwrap.dedent("""\
+            kms:
+              keys:
+                - id: 1234abcd-12ab-34cd-56ef-1234567890ab
+                  material: "not base64!"
+            """), 'kms.keys[0] (1234abcd-12ab-34cd-56ef-1234567890ab): "material" is not valid base64')
+        self.fail_with(textwrap.dedent("""\
+            kms:
+              keys:
+                - id: 1234abcd-12ab-34cd-56ef-1234567890ab
+                  material: AAAA
+            """), '"material" must be 32 bytes')
+
+    def test_services_not_seedable_yet_fail_clearly(self):
+        self.fail_with(textwrap.dedent("""\
+            kms:
+              keys:
+                - id: 1234abcd-12ab-34cd-56ef-1234567890ab
+                  material: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+                  aliases: [alias/app]
+            """), "kms keys are not supported yet")
+        self.fail_with("ssm:\n  parameters:\n    - name: /app/x\n      value: v\n",
+                       "ssm parameters are not supported yet")
+        self.fail_with("secretsmanager:\n  secrets:\n    - name: app/db\n      value: pw\n",
+                       "secretsmanager secrets are not supported yet")
+
+    def test_nothing_half_created(self):
+        other = harness.random_account_id()
+        data = self.fail_with(textwrap.dedent(f"""\
+            accounts:
+              - id: "{other}"
+            iam:
+              users:
+                - name: first
+                - name: second
+                  managed_policies: [arn:aws:iam::{other}:policy/does-not-exist]
+            """), "iam.users[1] (second): managed policy")
+        proc, _ = harness.run_admin("list-accounts", data_dir=data)
+        self.assertNotIn(other, proc.stdout)
+        with CitadelServer(data_dir=data) as s:
+            self.assertEqual(s.client("iam").list_users()["Users"], [])
+
+
+class InitScriptsTest(unittest.TestCase):
+    def test_stages_environment_and_health(self):
+        d = tmpdir(self)
+        out = os.path.join(d, "out")
+        os.makedirs(out)
+        write_script(d, "boot", "10-boot.sh", f"""\
+            echo "boot $AWS_DEFAULT_REGION" > {out}/boot
+            echo hello-from-boot
+            """)
+        write_script(d, "ready", "10-first.sh", f"""\
+            python3 -c 'import urllib.request,os; print(urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_citadel/health").status)' > {out}/health
+            aws sts get-caller-identity --query Arn --output text > {out}/arn
+            """)
+        write_script(d, "ready", "20-second.sh", f"ls {out} > {out}/order\n")
+        write_script(d, "shutdown", "10-down.sh", f"""\
+            python3 -c 'import urllib.request,os; print(urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_citadel/health").status)' > {out}/down
+            """)
+        s = harness.start_server(self, init_dir=d)
+        self.assertEqual(read(os.path.join(out, "boot")).strip(), f"boot {s.region}")
+        health = s.wait_until(
+            lambda: (lambda h: h if h["init"]["ready"]["completed"] else None)(s.health().json()),
+            timeout=60, what="ready.d to complete")
+        self.assertEqual(health["status"], "ok")
+        self.assertFalse(health["init_failed"])
+        self.assertEqual([x["name"] for x in health["init"]["ready"]["scripts"]],
+                         ["10-first.sh", "20-second.sh"])
+        self.assertEqual(read(os.path.join(out, "health")).strip(), "200")
+        self.assertEqual(read(os.path.join(out, "arn")).strip(),
+                         f"arn:aws:iam::{s.account_id}:root")
+        # 20-second ran after 10-first had finished.
+        self.assertIn("arn", read(os.path.join(out, "order")).split())
+        self.assertIn("hello-from-boot", s.stderr())
+        ls = s.http("GET", "/_localstack/init").json()
+        self.assertTrue(ls["completed"]["READY"])
+        self.assertIn({"stage": "BOOT", "name": "10-boot.sh", "state": "SUCCESSFUL"}, ls["scripts"])
+        self.assertEqual(s.stop(), 0)
+        # shutdown.d ran while the server still answered.
+        self.assertEqual(read(os.path.join(out, "down")).strip(), "200")
+
+    def test_failing_ready_script_reported(self):
+        d = tmpdir(self)
+        write_script(d, "ready", "fail.sh", "echo about-to-fail; exit 3\n")
+        s = harness.start_server(self, init_dir=d)
+        health = s.wait_until(
+            lambda: (lambda h: h if h["init"]["ready"]["completed"] else None)(s.health().json()),
+            timeout=60, what="ready.d to complete")
+        self.assertEqual(health["status"], "degraded")
+        self.assertTrue(health["init_failed"])
+        self.assertEqual(health["init"]["ready"]["scripts"],
+                         [{"name": "fail.sh", "state": "error", "exit_code": 3}])
+        self.assertIn("about-to-fail", s.stderr())
+
+    def test_hanging_boot_script_killed_server_starts(self):
+        d = tmpdir(self)
+        write_script(d, "boot", "hang.sh", "sleep 600\n")
+        s = harness.start_server(self, init_dir=d, init_timeout=1)
+        health = s.health().json()
+        self.assertEqual(health["init"]["boot"]["scripts"], [{"name": "hang.sh", "state": "timeout"}])
+        self.assertTrue(health["init_failed"])
+        self.assertEqual(s.client("sts").get_caller_identity()["Account"], s.account_id)
+        self.assertIn("init script timed out", s.stderr())
+
+    def test_bad_init_options(self):
+        d = tmpdir(self)
+        proc = harness.serve_expect_failure(["--init-dir", os.path.join(d, "missing")],
+                                            data_dir=os.path.join(d, "data"))
+        self.assertIn("is not a directory", proc.stderr)
+        proc = harness.serve_expect_failure(["--init-dir", d, "--init-timeout", "0"],
+                                            data_dir=os.path.join(d, "data"))
+        self.assertIn("--init-timeout", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
