@@ -33,8 +33,7 @@ Result<void> authorizeOperation(const RequestContext& ctx, const OperationSpec& 
     inputs.emplace(std::move(computed).value());
   }
   if (op) addRequestTagKeys(*op, input, inputs);
-  return ctx.services->authorizer->authorize(ctx, action, resources,
-                                             inputs ? &*inputs : nullptr);
+  return ctx.services->authorizer->authorize(ctx, action, resources, inputs ? &*inputs : nullptr);
 }
 
 std::string viaServiceEndpoint(std::string_view via_service, std::string_view region) {
@@ -132,8 +131,8 @@ Result<json::value> invokeAs(RequestContext& caller, std::string_view model,
 
   std::vector<std::string> resources =
       ospec->resources ? ospec->resources(ctx, input) : std::vector<std::string>{};
-  std::string action = iamActionOf(*spec, *ospec, smodel ? smodel->endpoint_prefix : model,
-                                   operation);
+  std::string action =
+      iamActionOf(*spec, *ospec, smodel ? smodel->endpoint_prefix : model, operation);
   auto allowed = authorizeOperation(ctx, *ospec, op, input, action, resources);
   if (!allowed.ok()) return fail(allowed.error());
 

@@ -53,7 +53,7 @@ class Holder {
 };
 
 std::string decisionName(Decision d) {
-  return d == Decision::kAllow ? "Allow"
+  return d == Decision::kAllow          ? "Allow"
          : d == Decision::kExplicitDeny ? "ExplicitDeny"
                                         : "ImplicitDeny";
 }
@@ -216,8 +216,8 @@ TEST(EvaluatorKeyPolicy, AccountDelegationNeedsIdentityPolicies) {
 }
 
 TEST(EvaluatorKeyPolicy, RootUserNeedsTheKeyPolicyToNameItsAccount) {
-  auto to_alice = compile(keyPolicyFor("arn:aws:iam::111122223333:user/alice"),
-                          PolicyKind::kResource);
+  auto to_alice =
+      compile(keyPolicyFor("arn:aws:iam::111122223333:user/alice"), PolicyKind::kResource);
   auto to_root = compile(keyPolicyFor("arn:aws:iam::111122223333:root"), PolicyKind::kResource);
   KmsRequest k(PrincipalType::kRoot, "arn:aws:iam::111122223333:root");
   EXPECT_EQ(evaluate(k.req).decision, Decision::kImplicitDeny);  // no key policy

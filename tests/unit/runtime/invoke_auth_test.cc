@@ -34,8 +34,7 @@ std::shared_ptr<const iam::CompiledPolicy> compile(const std::string& doc, iam::
 
 std::string allowDoc(const std::string& action, const std::string& condition = "") {
   return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":")" + action +
-         R"(","Resource":"*")" + (condition.empty() ? "" : ",\"Condition\":" + condition) +
-         "}]}";
+         R"(","Resource":"*")" + (condition.empty() ? "" : ",\"Condition\":" + condition) + "}]}";
 }
 
 std::string keyPolicy(const std::string& principal, const std::string& condition = "") {
@@ -65,8 +64,8 @@ class FakePolicies : public PolicyProvider {
 /// What the test service's operations see and do, set by each test.
 struct TestKms {
   std::shared_ptr<const iam::CompiledPolicy> key_policy;
-  std::string last_via_service;      ///< ctx.via_service seen by auth_inputs
-  bool fail_create_alias = false;    ///< CreateAlias writes, then fails
+  std::string last_via_service;    ///< ctx.via_service seen by auth_inputs
+  bool fail_create_alias = false;  ///< CreateAlias writes, then fails
   int auth_inputs_calls = 0;
 };
 TestKms& testKms() {
@@ -86,8 +85,8 @@ ServiceSpec makeTestKms() {
     t.last_via_service = ctx.via_service;
     const json::value* key = in.as_object().if_contains("KeyId");
     if (key && key->as_string() == "missing")
-      return Result<AuthInputs>(AwsError{"NotFoundException", "Key 'missing' does not exist",
-                                         400, true, {}});
+      return Result<AuthInputs>(
+          AwsError{"NotFoundException", "Key 'missing' does not exist", 400, true, {}});
     AuthInputs a;
     a.resource_policy = t.key_policy;
     a.resource_policy_required = true;
@@ -196,10 +195,10 @@ std::string at(const json::object& o, std::initializer_list<const char*> path) {
 
 TEST(AuthorizerInputs, ConditionKeysAreMultiValued) {
   World w;
-  w.policies->by_arn[kAlice] = {compile(
-      allowDoc("kms:Decrypt",
-               R"({"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":"tenant"}})"),
-      iam::PolicyKind::kIdentity)};
+  w.policies->by_arn[kAlice] = {
+      compile(allowDoc("kms:Decrypt",
+                       R"({"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":"tenant"}})"),
+              iam::PolicyKind::kIdentity)};
   RequestContext ctx = w.caller(true);
   AuthInputs in;
   in.condition_keys.push_back({"kms:EncryptionContextKeys", {"app", "tenant"}});
@@ -215,17 +214,19 @@ TEST(AuthorizerInputs, KeyPolicyModeAndAwsMessage) {
   RequestContext ctx = w.caller(true);
   AuthInputs in;
   in.resource_policy_required = true;
-  in.resource_policy = compile(keyPolicy("arn:aws:iam::111122223333:user/bob"),
-                               iam::PolicyKind::kResource);
+  in.resource_policy =
+      compile(keyPolicy("arn:aws:iam::111122223333:user/bob"), iam::PolicyKind::kResource);
   auto denied = w.services.authorizer->authorize(ctx, "kms:Decrypt", {kKeyArn}, &in);
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().code, "AccessDenied");
-  EXPECT_EQ(denied.error().message,
-            std::string("User: ") + kAlice + " is not authorized to perform: kms:Decrypt on "
-            "resource: " + kKeyArn + " because no resource-based policy allows the kms:Decrypt "
-            "action");
-  in.resource_policy = compile(keyPolicy("arn:aws:iam::111122223333:root"),
-                               iam::PolicyKind::kResource);
+  EXPECT_EQ(denied.error().message, std::string("User: ") + kAlice +
+                                        " is not authorized to perform: kms:Decrypt on "
+                                        "resource: " +
+                                        kKeyArn +
+                                        " because no resource-based policy allows the kms:Decrypt "
+                                        "action");
+  in.resource_policy =
+      compile(keyPolicy("arn:aws:iam::111122223333:root"), iam::PolicyKind::kResource);
   EXPECT_TRUE(w.services.authorizer->authorize(ctx, "kms:Decrypt", {kKeyArn}, &in).ok());
 }
 
@@ -248,8 +249,8 @@ TEST(AuthorizerInputs, AlternativeAllowOnlyOverAnImplicitDeny) {
   int asked = 0;
   AuthInputs in;
   in.resource_policy_required = true;
-  in.resource_policy = compile(keyPolicy("arn:aws:iam::111122223333:user/bob"),
-                               iam::PolicyKind::kResource);
+  in.resource_policy =
+      compile(keyPolicy("arn:aws:iam::111122223333:user/bob"), iam::PolicyKind::kResource);
   in.alternative_allow = [&] {
     ++asked;
     return true;  // a grant
@@ -352,17 +353,17 @@ TEST(AuthorizeOperation, AuthInputsErrorIsAnsweredAndSkippedWhenNotAuthorized) {
   OperationSpec unauthorized = spec;
   unauthorized.authorize = false;
   int before = testKms().auth_inputs_calls;
-  EXPECT_TRUE(authorizeOperation(ctx, unauthorized, nullptr,
-                                 json::parse(R"({"KeyId":"missing"})"), "kms:Decrypt", {kKeyArn})
+  EXPECT_TRUE(authorizeOperation(ctx, unauthorized, nullptr, json::parse(R"({"KeyId":"missing"})"),
+                                 "kms:Decrypt", {kKeyArn})
                   .ok());
   EXPECT_EQ(testKms().auth_inputs_calls, before);
 }
 
 TEST(AuthorizeOperation, RequestTagsReachThePolicy) {
   World w;
-  w.policies->by_arn[kAlice] = {compile(
-      allowDoc("iam:CreateUser", R"({"StringEquals":{"aws:RequestTag/team":"blue"}})"),
-      iam::PolicyKind::kIdentity)};
+  w.policies->by_arn[kAlice] = {
+      compile(allowDoc("iam:CreateUser", R"({"StringEquals":{"aws:RequestTag/team":"blue"}})"),
+              iam::PolicyKind::kIdentity)};
   OperationSpec spec;
   RequestContext ctx = w.caller(false);
   const auto& op = modelOp("iam", "CreateUser");
@@ -371,9 +372,9 @@ TEST(AuthorizeOperation, RequestTagsReachThePolicy) {
                                              "Value":"blue"}]})"),
                                  "iam:CreateUser", {})
                   .ok());
-  EXPECT_FALSE(authorizeOperation(ctx, spec, &op, json::parse(R"({"UserName":"u"})"),
-                                  "iam:CreateUser", {})
-                   .ok());
+  EXPECT_FALSE(
+      authorizeOperation(ctx, spec, &op, json::parse(R"({"UserName":"u"})"), "iam:CreateUser", {})
+          .ok());
 }
 
 // --- invokeAs ---------------------------------------------------------------------------------
@@ -420,18 +421,20 @@ TEST(InvokeAs, RunsAsTheCallerViaTheServiceAndRecordsIt) {
 TEST(InvokeAs, InnerDenialIsTheCallersErrorAndIsRecorded) {
   World w;
   w.policies->by_arn[kAlice] = {compile(allowDoc("kms:*"), iam::PolicyKind::kIdentity)};
-  testKms().key_policy = compile(keyPolicy("arn:aws:iam::111122223333:user/bob"),
-                                 iam::PolicyKind::kResource);
+  testKms().key_policy =
+      compile(keyPolicy("arn:aws:iam::111122223333:user/bob"), iam::PolicyKind::kResource);
   RequestContext caller = w.caller(true);
   auto out = invokeAs(caller, "kms", "Decrypt", json::parse(R"({"KeyId":"k"})"),
                       "secretsmanager.amazonaws.com");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, "AccessDeniedException");  // kms speaks JSON
   EXPECT_EQ(out.error().http_status, 403);
-  EXPECT_EQ(out.error().message,
-            std::string("User: ") + kAlice + " is not authorized to perform: kms:Decrypt on "
-            "resource: " + kKeyArn + " because no resource-based policy allows the kms:Decrypt "
-            "action");
+  EXPECT_EQ(out.error().message, std::string("User: ") + kAlice +
+                                     " is not authorized to perform: kms:Decrypt on "
+                                     "resource: " +
+                                     kKeyArn +
+                                     " because no resource-based policy allows the kms:Decrypt "
+                                     "action");
   auto events = w.kmsEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(at(events[0], {"errorCode"}), "AccessDeniedException");
@@ -447,7 +450,7 @@ TEST(InvokeAs, MutatingCallerSharesItsTransaction) {
                         json::parse(R"({"AliasName":"alias/a","TargetKeyId":"k"})"),
                         "secretsmanager.amazonaws.com");
     ASSERT_TRUE(out.ok()) << out.error().message;
-    ASSERT_TRUE(caller.tx_);  // handed back to the caller
+    ASSERT_TRUE(caller.tx_);    // handed back to the caller
     EXPECT_EQ(w.aliases(), 0);  // not visible before the caller commits
     caller.tx_->commit();
   }
