@@ -34,7 +34,12 @@ using ResourceFn =
 /// the policy evaluation: its condition keys and the resource's own policy.
 struct AuthInputs {
   /// The service's condition keys for this request (kms:EncryptionContextKeys, kms:KeySpec,
-  /// secretsmanager:ResourceTag/..., aws:ResourceTag/...): name -> values.
+  /// secretsmanager:ResourceTag/..., aws:ResourceTag/...): name -> values (multi-valued keys
+  /// such as kms:EncryptionContextKeys as several values). aws:ResourceTag/<key> is the
+  /// service's to add here (only it knows the addressed resource's tags); aws:RequestTag/<key>
+  /// and aws:TagKeys are added by the framework from the input's tags for every operation
+  /// (iam_authorizer.h addRequestTagKeys), before these, so a service's value of the same
+  /// key wins. For calls through another service, ctx.via_service gives kms:ViaService.
   std::vector<std::pair<std::string, std::vector<std::string>>> condition_keys;
   /// The resource-based policy of the addressed resource (key policy, secret policy), or null.
   std::shared_ptr<const iam::CompiledPolicy> resource_policy;
