@@ -56,9 +56,9 @@ Result<json::value> createAlias(RequestContext& ctx, const json::value& in) {
       "updated_ms) VALUES (?, ?, ?, ?, ?, ?)",
       {ctx.account_id, ctx.region, name, k.key_id, now, now});
   if (status == store::ExecStatus::kConstraint)
-    return kmsError("AlreadyExistsException",
-                    "An alias with the name " + aliasArn(ctx.account_id, ctx.region, name) +
-                        " already exists");
+    return kmsError(
+        "AlreadyExistsException",
+        "An alias with the name " + aliasArn(ctx.account_id, ctx.region, name) + " already exists");
   invalidateAliases(ctx);
   return json::value(nullptr);
 }
@@ -72,10 +72,10 @@ Result<json::value> updateAlias(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(KeyRecord k, aliasTarget(ctx, str(in, "TargetKeyId")));
   auto old = loadKey(ctx.tx(), ctx.account_id, ctx.region, *current);
   if (old && (old->key_spec != k.key_spec || old->key_usage != k.key_usage))
-    return AwsError::validation(
-        "Alias " + name + " cannot be changed from a key with KeySpec " + old->key_spec +
-        " and KeyUsage " + old->key_usage + " to a key with KeySpec " + k.key_spec +
-        " and KeyUsage " + k.key_usage + ".");
+    return AwsError::validation("Alias " + name + " cannot be changed from a key with KeySpec " +
+                                old->key_spec + " and KeyUsage " + old->key_usage +
+                                " to a key with KeySpec " + k.key_spec + " and KeyUsage " +
+                                k.key_usage + ".");
   ctx.tx().exec(
       "UPDATE kms_aliases SET key_id = ?, updated_ms = ? WHERE account_id = ? AND region = ? "
       "AND alias_name = ?",
@@ -121,12 +121,12 @@ Result<json::value> listAliases(RequestContext& ctx, const json::value& in) {
   if (truncated) rows.pop_back();
   json::array aliases;
   for (const auto& r : rows)
-    aliases.push_back(json::object{{"AliasName", r.text(0)},
-                                   {"AliasArn", aliasArn(ctx.account_id, ctx.region, r.text(0))},
-                                   {"TargetKeyId", r.text(1)},
-                                   {"CreationDate", toEpochSeconds(fromEpochMillis(r.integer(2)))},
-                                   {"LastUpdatedDate",
-                                    toEpochSeconds(fromEpochMillis(r.integer(3)))}});
+    aliases.push_back(
+        json::object{{"AliasName", r.text(0)},
+                     {"AliasArn", aliasArn(ctx.account_id, ctx.region, r.text(0))},
+                     {"TargetKeyId", r.text(1)},
+                     {"CreationDate", toEpochSeconds(fromEpochMillis(r.integer(2)))},
+                     {"LastUpdatedDate", toEpochSeconds(fromEpochMillis(r.integer(3)))}});
   json::object out{{"Aliases", std::move(aliases)}, {"Truncated", truncated}};
   if (truncated) out["NextMarker"] = rows.back().text(0);
   return json::value(std::move(out));

@@ -42,8 +42,8 @@ using runtime::RequestContext;
 
 /// What AWS allows for one KeySpec (AWS: "Key spec reference" in the KMS developer guide).
 struct KeySpecInfo {
-  std::string_view name;                           ///< "SYMMETRIC_DEFAULT"
-  std::vector<std::string_view> usages;            ///< allowed KeyUsage values, first = default
+  std::string_view name;                 ///< "SYMMETRIC_DEFAULT"
+  std::vector<std::string_view> usages;  ///< allowed KeyUsage values, first = default
   std::vector<std::string_view> encryption_algorithms;
   std::vector<std::string_view> signing_algorithms;
   std::vector<std::string_view> mac_algorithms;
@@ -81,8 +81,8 @@ struct KeyRecord {
   std::string description;
   std::string key_usage = "ENCRYPT_DECRYPT";
   std::string key_spec = "SYMMETRIC_DEFAULT";
-  std::string key_state = "Enabled";  ///< AWS KeyState
-  std::string origin = "AWS_KMS";     ///< AWS_KMS / EXTERNAL / AWS_CLOUDHSM / EXTERNAL_KEY_STORE
+  std::string key_state = "Enabled";     ///< AWS KeyState
+  std::string origin = "AWS_KMS";        ///< AWS_KMS / EXTERNAL / AWS_CLOUDHSM / EXTERNAL_KEY_STORE
   std::string key_manager = "CUSTOMER";  ///< CUSTOMER / AWS
   bool multi_region = false;
   std::optional<SysTime> deletion_date;  ///< set while PendingDeletion
@@ -90,11 +90,11 @@ struct KeyRecord {
   std::string policy;                    ///< the "default" key policy document, as stored
   uint32_t current_version = 0;          ///< material version Encrypt uses; 0 = no material
   bool rotation_enabled = false;
-  int rotation_period_days = 0;          ///< 0 when rotation is off
-  std::optional<SysTime> valid_to;       ///< imported material expiry (EXTERNAL)
-  std::string expiration_model;          ///< EXTERNAL with material only
-  std::string custom_key_store_id;       ///< AWS_CLOUDHSM / EXTERNAL_KEY_STORE
-  int64_t rev = 0;  ///< grows with every change of the row (policy cache key)
+  int rotation_period_days = 0;     ///< 0 when rotation is off
+  std::optional<SysTime> valid_to;  ///< imported material expiry (EXTERNAL)
+  std::string expiration_model;     ///< EXTERNAL with material only
+  std::string custom_key_store_id;  ///< AWS_CLOUDHSM / EXTERNAL_KEY_STORE
+  int64_t rev = 0;                  ///< grows with every change of the row (policy cache key)
 };
 
 /// The ARN of a key: arn:aws:kms:<region>:<account>:key/<id>.
@@ -143,8 +143,8 @@ class Secret {
 };
 
 /// The barrier AAD that binds a material row to its key and version.
-std::string materialAad(std::string_view account, std::string_view region,
-                        std::string_view key_id, uint32_t version);
+std::string materialAad(std::string_view account, std::string_view region, std::string_view key_id,
+                        uint32_t version);
 /// Seals and stores one version of a key's material (in the caller's transaction).
 void storeMaterial(runtime::Services& s, store::Tx& tx, const KeyRecord& k, uint32_t version,
                    std::string_view material);
@@ -164,7 +164,7 @@ class CachedKey {
 
  private:
   store::Tx* tx_ = nullptr;
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   mutable std::map<uint32_t, std::shared_ptr<const Secret>> versions_;
 };
 

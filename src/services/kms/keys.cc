@@ -51,9 +51,10 @@ Result<void> putTags(store::Tx& tx, const KeyRecord& k, const json::array& tags)
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, region, key_id, tag_key) "
         "DO UPDATE SET tag_value = excluded.tag_value",
         {k.account_id, k.region, k.key_id, str(t, "TagKey"), str(t, "TagValue")});
-  auto n = tx.query("SELECT COUNT(*) FROM kms_tags WHERE account_id = ? AND region = ? AND "
-                    "key_id = ?",
-                    {k.account_id, k.region, k.key_id});
+  auto n = tx.query(
+      "SELECT COUNT(*) FROM kms_tags WHERE account_id = ? AND region = ? AND "
+      "key_id = ?",
+      {k.account_id, k.region, k.key_id});
   if (!n.empty() && static_cast<size_t>(n[0].integer(0)) > kMaxTags)
     return kmsError("LimitExceededException",
                     "The request was rejected because a limit was exceeded: a key can have at "
@@ -202,8 +203,8 @@ Result<json::value> scheduleKeyDeletion(RequestContext& ctx, const json::value& 
   k.pending_window_days = static_cast<int>(days);
   k.deletion_date = ctx.time + std::chrono::hours(24 * days);
   updateKey(ctx.tx(), k);
-  runtime::Job job{kDeleteKeyJob, deletionJobKey(k), *k.deletion_date, k.account_id, k.region,
-                   "{}"};
+  runtime::Job job{kDeleteKeyJob, deletionJobKey(k), *k.deletion_date,
+                   k.account_id,  k.region,          "{}"};
   ctx.services->scheduler.schedule(ctx.tx(), job);
   return json::value(json::object{{"KeyId", k.arn},
                                   {"DeletionDate", toEpochSeconds(*k.deletion_date)},
@@ -290,8 +291,7 @@ Result<json::value> putKeyPolicy(RequestContext& ctx, const json::value& in) {
 
 Result<json::value> listKeyPolicies(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
-  return json::value(
-      json::object{{"PolicyNames", json::array{"default"}}, {"Truncated", false}});
+  return json::value(json::object{{"PolicyNames", json::array{"default"}}, {"Truncated", false}});
 }
 
 Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime::Job& job) {

@@ -1,8 +1,7 @@
 // AWS managed keys (alias/aws/<service>), created on first use by citadel's own services, and
 // the thin wrappers other services call (api.h).
-#include "services/kms/api.h"
-
 #include "runtime/services.h"
+#include "services/kms/api.h"
 #include "services/kms/internal.h"
 
 namespace citadel::kms {
@@ -27,10 +26,8 @@ constexpr ManagedService kManaged[] = {
      "Default key that protects my Lambda functions when no other key is defined"},
     {"cloudtrail", "AWS CloudTrail",
      "Default key that protects my CloudTrail logs when no other key is defined"},
-    {"sns", "Amazon SNS",
-     "Default key that protects my SNS data when no other key is defined"},
-    {"sqs", "Amazon SQS",
-     "Default key that protects my SQS messages when no other key is defined"},
+    {"sns", "Amazon SNS", "Default key that protects my SNS data when no other key is defined"},
+    {"sqs", "Amazon SQS", "Default key that protects my SQS messages when no other key is defined"},
     {"logs", "Amazon CloudWatch Logs",
      "Default key that protects my CloudWatch Logs data when no other key is defined"},
     {"acm", "AWS Certificate Manager",
@@ -61,11 +58,12 @@ std::string managedKeyPolicy(std::string_view account, std::string_view region,
          "    \"Action\" : [ \"kms:Encrypt\", \"kms:Decrypt\", \"kms:ReEncrypt*\", "
          "\"kms:GenerateDataKey*\", \"kms:CreateGrant\", \"kms:DescribeKey\" ],\n"
          "    \"Resource\" : \"*\",\n    \"Condition\" : {\n      \"StringEquals\" : {\n"
-         "        \"kms:CallerAccount\" : \"" + acct + "\",\n        \"kms:ViaService\" : \"" +
-         via +
+         "        \"kms:CallerAccount\" : \"" +
+         acct + "\",\n        \"kms:ViaService\" : \"" + via +
          "\"\n      }\n    }\n  }, {\n    \"Sid\" : \"Allow direct access to key metadata to the "
          "account\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : "
-         "\"arn:aws:iam::" + acct +
+         "\"arn:aws:iam::" +
+         acct +
          ":root\"\n    },\n    \"Action\" : [ \"kms:Describe*\", \"kms:Get*\", \"kms:List*\", "
          "\"kms:RevokeGrant\" ],\n    \"Resource\" : \"*\"\n  } ]\n}";
 }
@@ -109,8 +107,7 @@ Result<json::value> generateDataKey(RequestContext& ctx, const json::value& inpu
   return kms::generateDataKey(ctx, input);
 }
 
-Result<json::value> generateDataKeyWithoutPlaintext(RequestContext& ctx,
-                                                    const json::value& input) {
+Result<json::value> generateDataKeyWithoutPlaintext(RequestContext& ctx, const json::value& input) {
   return kms::generateDataKeyWithoutPlaintext(ctx, input);
 }
 

@@ -47,8 +47,8 @@ Secret::~Secret() {
   std::free(data_);
 }
 
-std::string materialAad(std::string_view account, std::string_view region,
-                        std::string_view key_id, uint32_t version) {
+std::string materialAad(std::string_view account, std::string_view region, std::string_view key_id,
+                        uint32_t version) {
   std::string aad = "kms-material:";
   aad.append(account).append("/").append(region).append("/").append(key_id);
   aad.append("/").append(std::to_string(version));
@@ -68,7 +68,7 @@ void storeMaterial(runtime::Services& s, store::Tx& tx, const KeyRecord& k, uint
 
 std::shared_ptr<const Secret> CachedKey::material(runtime::Services& s, uint32_t version) const {
   {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     auto it = versions_.find(version);
     if (it != versions_.end()) return it->second;
   }
@@ -86,12 +86,12 @@ std::shared_ptr<const Secret> CachedKey::material(runtime::Services& s, uint32_t
     tx->rollback();
   }
   if (rows.empty()) return nullptr;
-  auto plain = s.barrier.open(rows[0].text(0), materialAad(record.account_id, record.region,
-                                                            record.key_id, version));
+  auto plain = s.barrier.open(
+      rows[0].text(0), materialAad(record.account_id, record.region, record.key_id, version));
   if (!plain) return nullptr;
   auto secret = std::make_shared<const Secret>(*plain);
   crypto::wipe(*plain);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto [it, inserted] = versions_.emplace(version, std::move(secret));
   return it->second;
 }

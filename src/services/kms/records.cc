@@ -14,25 +14,50 @@ namespace {
 std::vector<KeySpecInfo>& specTable() {
   static std::vector<KeySpecInfo> table = [] {
     const std::vector<std::string_view> rsa_sign = {
-        "RSASSA_PSS_SHA_256",       "RSASSA_PSS_SHA_384",       "RSASSA_PSS_SHA_512",
+        "RSASSA_PSS_SHA_256",        "RSASSA_PSS_SHA_384",        "RSASSA_PSS_SHA_512",
         "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"};
     const std::vector<std::string_view> rsa_enc = {"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"};
     std::vector<KeySpecInfo> t;
-    t.push_back({"SYMMETRIC_DEFAULT", {"ENCRYPT_DECRYPT"}, {"SYMMETRIC_DEFAULT"}, {}, {}, {},
-                 true});
+    t.push_back(
+        {"SYMMETRIC_DEFAULT", {"ENCRYPT_DECRYPT"}, {"SYMMETRIC_DEFAULT"}, {}, {}, {}, true});
     for (auto n : {"RSA_2048", "RSA_3072", "RSA_4096"})
       t.push_back({n, {"ENCRYPT_DECRYPT", "SIGN_VERIFY"}, rsa_enc, rsa_sign, {}, {}, false});
-    t.push_back({"ECC_NIST_P256", {"SIGN_VERIFY", "KEY_AGREEMENT"}, {}, {"ECDSA_SHA_256"}, {},
-                 {"ECDH"}, false});
-    t.push_back({"ECC_NIST_P384", {"SIGN_VERIFY", "KEY_AGREEMENT"}, {}, {"ECDSA_SHA_384"}, {},
-                 {"ECDH"}, false});
-    t.push_back({"ECC_NIST_P521", {"SIGN_VERIFY", "KEY_AGREEMENT"}, {}, {"ECDSA_SHA_512"}, {},
-                 {"ECDH"}, false});
+    t.push_back({"ECC_NIST_P256",
+                 {"SIGN_VERIFY", "KEY_AGREEMENT"},
+                 {},
+                 {"ECDSA_SHA_256"},
+                 {},
+                 {"ECDH"},
+                 false});
+    t.push_back({"ECC_NIST_P384",
+                 {"SIGN_VERIFY", "KEY_AGREEMENT"},
+                 {},
+                 {"ECDSA_SHA_384"},
+                 {},
+                 {"ECDH"},
+                 false});
+    t.push_back({"ECC_NIST_P521",
+                 {"SIGN_VERIFY", "KEY_AGREEMENT"},
+                 {},
+                 {"ECDSA_SHA_512"},
+                 {},
+                 {"ECDH"},
+                 false});
     t.push_back({"ECC_SECG_P256K1", {"SIGN_VERIFY"}, {}, {"ECDSA_SHA_256"}, {}, {}, false});
-    t.push_back({"ECC_NIST_EDWARDS25519", {"SIGN_VERIFY"}, {}, {"ED25519_SHA_512",
-                 "ED25519_PH_SHA_512"}, {}, {}, false});
-    t.push_back({"SM2", {"SIGN_VERIFY", "ENCRYPT_DECRYPT", "KEY_AGREEMENT"}, {"SM2PKE"},
-                 {"SM2DSA"}, {}, {"ECDH"}, false});
+    t.push_back({"ECC_NIST_EDWARDS25519",
+                 {"SIGN_VERIFY"},
+                 {},
+                 {"ED25519_SHA_512", "ED25519_PH_SHA_512"},
+                 {},
+                 {},
+                 false});
+    t.push_back({"SM2",
+                 {"SIGN_VERIFY", "ENCRYPT_DECRYPT", "KEY_AGREEMENT"},
+                 {"SM2PKE"},
+                 {"SM2DSA"},
+                 {},
+                 {"ECDH"},
+                 false});
     t.push_back({"HMAC_224", {"GENERATE_VERIFY_MAC"}, {}, {}, {"HMAC_SHA_224"}, {}, false});
     t.push_back({"HMAC_256", {"GENERATE_VERIFY_MAC"}, {}, {}, {"HMAC_SHA_256"}, {}, false});
     t.push_back({"HMAC_384", {"GENERATE_VERIFY_MAC"}, {}, {}, {"HMAC_SHA_384"}, {}, false});
@@ -116,9 +141,8 @@ store::Value optMillis(const std::optional<SysTime>& t) {
 }
 
 void invalidateAfterCommit(store::Tx& tx, const KeyRecord& k) {
-  tx.afterCommit([a = k.account_id, r = k.region, id = k.key_id] {
-    keyCache().invalidateKey(a, r, id);
-  });
+  tx.afterCommit(
+      [a = k.account_id, r = k.region, id = k.key_id] { keyCache().invalidateKey(a, r, id); });
 }
 
 json::array strings(const std::vector<std::string_view>& v) {
@@ -237,12 +261,27 @@ std::optional<KeyRecord> loadKey(store::Tx& tx, std::string_view account, std::s
 void insertKey(store::Tx& tx, const KeyRecord& k) {
   tx.exec(std::string("INSERT INTO kms_keys (") + kKeyColumns +
               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {k.account_id, k.region, k.key_id, toEpochMillis(k.created), k.description, k.key_usage,
-           k.key_spec, k.key_state, k.origin, k.key_manager, int64_t{k.multi_region},
-           optMillis(k.deletion_date), int64_t{k.pending_window_days}, k.policy,
-           int64_t{k.current_version}, int64_t{k.rotation_enabled},
-           int64_t{k.rotation_period_days}, optMillis(k.valid_to), k.expiration_model,
-           k.custom_key_store_id, k.rev});
+          {k.account_id,
+           k.region,
+           k.key_id,
+           toEpochMillis(k.created),
+           k.description,
+           k.key_usage,
+           k.key_spec,
+           k.key_state,
+           k.origin,
+           k.key_manager,
+           int64_t{k.multi_region},
+           optMillis(k.deletion_date),
+           int64_t{k.pending_window_days},
+           k.policy,
+           int64_t{k.current_version},
+           int64_t{k.rotation_enabled},
+           int64_t{k.rotation_period_days},
+           optMillis(k.valid_to),
+           k.expiration_model,
+           k.custom_key_store_id,
+           k.rev});
   invalidateAfterCommit(tx, k);
 }
 
@@ -254,20 +293,35 @@ void updateKey(store::Tx& tx, KeyRecord& k) {
       "policy = ?, current_version = ?, rotation_enabled = ?, rotation_days = ?, "
       "valid_to_ms = ?, expiration_model = ?, custom_key_store_id = ?, rev = ? "
       "WHERE account_id = ? AND region = ? AND key_id = ?",
-      {k.description, k.key_usage, k.key_spec, k.key_state, k.origin, k.key_manager,
-       int64_t{k.multi_region}, optMillis(k.deletion_date), int64_t{k.pending_window_days},
-       k.policy, int64_t{k.current_version}, int64_t{k.rotation_enabled},
-       int64_t{k.rotation_period_days}, optMillis(k.valid_to), k.expiration_model,
-       k.custom_key_store_id, k.rev, k.account_id, k.region, k.key_id});
+      {k.description,
+       k.key_usage,
+       k.key_spec,
+       k.key_state,
+       k.origin,
+       k.key_manager,
+       int64_t{k.multi_region},
+       optMillis(k.deletion_date),
+       int64_t{k.pending_window_days},
+       k.policy,
+       int64_t{k.current_version},
+       int64_t{k.rotation_enabled},
+       int64_t{k.rotation_period_days},
+       optMillis(k.valid_to),
+       k.expiration_model,
+       k.custom_key_store_id,
+       k.rev,
+       k.account_id,
+       k.region,
+       k.key_id});
   invalidateAfterCommit(tx, k);
 }
 
 void deleteKeyRows(store::Tx& tx, const KeyRecord& k) {
   std::vector<store::Value> id{k.account_id, k.region, k.key_id};
   for (const char* table : {"kms_key_material", "kms_aliases", "kms_tags", "kms_keys"})
-    tx.exec(std::string("DELETE FROM ") + table +
-                " WHERE account_id = ? AND region = ? AND key_id = ?",
-            id);
+    tx.exec(
+        std::string("DELETE FROM ") + table + " WHERE account_id = ? AND region = ? AND key_id = ?",
+        id);
   invalidateAfterCommit(tx, k);
   tx.afterCommit([] { keyCache().invalidateAliases(); });
 }
@@ -308,8 +362,7 @@ Result<KeyRef> parseKeyId(const RequestContext& ctx, std::string_view input, boo
     }
   }
   if (resource.rfind("alias/", 0) == 0) {
-    if (!allow_alias)
-      return kmsError("NotFoundException", "Invalid keyId " + std::string(input));
+    if (!allow_alias) return kmsError("NotFoundException", "Invalid keyId " + std::string(input));
     ref.alias = std::string(resource);
     return ref;
   }
@@ -417,14 +470,22 @@ std::string keyArnFor(const RequestContext& ctx, std::string_view input) {
 
 AwsError invalidState(const KeyRecord& k) {
   std::string phrase;
-  if (k.key_state == "PendingDeletion") phrase = "pending deletion";
-  else if (k.key_state == "PendingImport") phrase = "pending import";
-  else if (k.key_state == "PendingReplicaDeletion") phrase = "pending replica deletion";
-  else if (k.key_state == "Disabled") phrase = "disabled";
-  else if (k.key_state == "Enabled") phrase = "enabled";
-  else if (k.key_state == "Unavailable") phrase = "unavailable";
-  else if (k.key_state == "Creating") phrase = "being created";
-  else phrase = "being updated";
+  if (k.key_state == "PendingDeletion")
+    phrase = "pending deletion";
+  else if (k.key_state == "PendingImport")
+    phrase = "pending import";
+  else if (k.key_state == "PendingReplicaDeletion")
+    phrase = "pending replica deletion";
+  else if (k.key_state == "Disabled")
+    phrase = "disabled";
+  else if (k.key_state == "Enabled")
+    phrase = "enabled";
+  else if (k.key_state == "Unavailable")
+    phrase = "unavailable";
+  else if (k.key_state == "Creating")
+    phrase = "being created";
+  else
+    phrase = "being updated";
   return kmsError("KMSInvalidStateException", k.arn + " is " + phrase + ".");
 }
 
@@ -443,9 +504,9 @@ Result<void> requireNotPendingDeletion(const KeyRecord& k) {
 Result<void> requireCustomerManaged(const KeyRecord& k, std::string_view operation) {
   if (k.key_manager != "AWS") return okResult();
   // AWS: AWS managed keys cannot be deleted, have their policy changed or be re-aliased.
-  return kmsError("UnsupportedOperationException",
-                  k.arn + " is an AWS managed key; " + std::string(operation) +
-                      " is not supported on AWS managed keys.");
+  return kmsError("UnsupportedOperationException", k.arn + " is an AWS managed key; " +
+                                                       std::string(operation) +
+                                                       " is not supported on AWS managed keys.");
 }
 
 std::string defaultKeyPolicy(std::string_view account) {
@@ -459,8 +520,7 @@ std::string defaultKeyPolicy(std::string_view account) {
 
 Result<void> validateKeyPolicy(std::string_view policy) {
   auto parsed = iam::parsePolicy(policy, iam::PolicyKind::kResource);
-  if (!parsed.ok())
-    return kmsError("MalformedPolicyDocumentException", parsed.error().message);
+  if (!parsed.ok()) return kmsError("MalformedPolicyDocumentException", parsed.error().message);
   return okResult();
 }
 

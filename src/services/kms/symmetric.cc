@@ -73,7 +73,9 @@ bool dryRun(const json::value& in) {
 
 AwsError dryRunError() {
   return AwsError{"DryRunOperationException",
-                  "The request would have succeeded, but the DryRun option is set.", 412, true,
+                  "The request would have succeeded, but the DryRun option is set.",
+                  412,
+                  true,
                   {}};
 }
 
@@ -88,9 +90,9 @@ Result<void> requireSymmetricEncryption(const KeyRecord& k, const json::value& i
   std::string alg = str(in, algorithm_member);
   if (k.key_spec != "SYMMETRIC_DEFAULT") {
     // TODO(#4): asymmetric encryption (RSAES_OAEP_*, SM2PKE) is added by asymmetric.cc.
-    return kmsError("UnsupportedOperationException",
-                    "KeySpec " + k.key_spec + " is not supported by citadel's " +
-                        std::string(operation) + " yet.");
+    return kmsError("UnsupportedOperationException", "KeySpec " + k.key_spec +
+                                                         " is not supported by citadel's " +
+                                                         std::string(operation) + " yet.");
   }
   if (!alg.empty() && alg != "SYMMETRIC_DEFAULT")
     return kmsError("InvalidKeyUsageException",
@@ -100,8 +102,8 @@ Result<void> requireSymmetricEncryption(const KeyRecord& k, const json::value& i
 }
 
 /// Encrypts `plain` under the key's current material.
-Result<std::string> encryptWith(runtime::Services& s, const CachedKey& key,
-                                std::string_view plain, const json::object* context) {
+Result<std::string> encryptWith(runtime::Services& s, const CachedKey& key, std::string_view plain,
+                                const json::object* context) {
   const KeyRecord& k = key.record;
   auto material = key.material(s, k.current_version);
   if (!material) return kmsError("KMSInternalException", "The key material is unavailable.");
@@ -223,9 +225,8 @@ Result<std::string> sealBlob(const BlobHeader& h, const Secret& material, std::s
   int len = 0;
   bool ok = EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), nullptr, material.data(), iv) == 1 &&
             EVP_EncryptUpdate(c, nullptr, &len, base, static_cast<int>(header_len)) == 1 &&
-            (context_aad.empty() ||
-             EVP_EncryptUpdate(c, nullptr, &len, u8(context_aad),
-                               static_cast<int>(context_aad.size())) == 1) &&
+            (context_aad.empty() || EVP_EncryptUpdate(c, nullptr, &len, u8(context_aad),
+                                                      static_cast<int>(context_aad.size())) == 1) &&
             (plain.empty() ||
              EVP_EncryptUpdate(c, ct, &len, u8(plain), static_cast<int>(plain.size())) == 1) &&
             EVP_EncryptFinal_ex(c, ct + plain.size(), &len) == 1 &&
@@ -265,9 +266,8 @@ std::optional<std::string> openBlob(std::string_view blob, const Secret& materia
   int len = 0;
   bool ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), nullptr, material.data(), iv) == 1 &&
             EVP_DecryptUpdate(c, nullptr, &len, base, static_cast<int>(header_len)) == 1 &&
-            (context_aad.empty() ||
-             EVP_DecryptUpdate(c, nullptr, &len, u8(context_aad),
-                               static_cast<int>(context_aad.size())) == 1) &&
+            (context_aad.empty() || EVP_DecryptUpdate(c, nullptr, &len, u8(context_aad),
+                                                      static_cast<int>(context_aad.size())) == 1) &&
             (ct_len == 0 || EVP_DecryptUpdate(c, pt, &len, ct, static_cast<int>(ct_len)) == 1) &&
             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagLen), tag) == 1 &&
             EVP_DecryptFinal_ex(c, pt + ct_len, &len) == 1;
@@ -336,8 +336,8 @@ Result<json::value> reEncrypt(RequestContext& ctx, const json::value& in) {
   }
   auto usable = requireUsable(dest.value()->record);
   if (usable.ok())
-    usable = requireSymmetricEncryption(dest.value()->record, in,
-                                        "DestinationEncryptionAlgorithm", "ReEncrypt");
+    usable = requireSymmetricEncryption(dest.value()->record, in, "DestinationEncryptionAlgorithm",
+                                        "ReEncrypt");
   if (!usable.ok()) {
     crypto::wipe(d.plaintext);
     return std::move(usable).error();

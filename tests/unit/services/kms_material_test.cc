@@ -71,8 +71,10 @@ struct World {
     auto c = ctx(read_only);
     auto out = h(*c, json::value(std::move(in)));
     if (c->tx_) {
-      if (out.ok() && !read_only) c->tx_->commit();
-      else c->tx_->rollback();
+      if (out.ok() && !read_only)
+        c->tx_->commit();
+      else
+        c->tx_->rollback();
     }
     return out;
   }
@@ -111,8 +113,7 @@ TEST(KmsMaterial, EncryptOnACacheHitBeginsNoTransaction) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(w.call(encrypt, in, true).ok());
   EXPECT_EQ(w.db.begins.load(), before);
   // And the blob decrypts.
-  auto plain = w.call(decrypt, json::object{{"CiphertextBlob", first->at("CiphertextBlob")}},
-                      true);
+  auto plain = w.call(decrypt, json::object{{"CiphertextBlob", first->at("CiphertextBlob")}}, true);
   ASSERT_TRUE(plain.ok()) << plain.error().code;
   EXPECT_EQ(plain->at("Plaintext").as_string(), "hello");
   EXPECT_EQ(w.db.begins.load(), before);
@@ -161,10 +162,10 @@ TEST(KmsMaterial, AFillThatRacedWithAChangeIsNotInserted) {
 TEST(KmsMaterial, ScheduledDeletionRunsWhenDueAndRecordsDeleteKey) {
   World w;
   std::string id = w.createKeyId();
-  ASSERT_TRUE(w.call(createAlias, json::object{{"AliasName", "alias/doomed"}, {"TargetKeyId", id}})
-                  .ok());
-  auto scheduled = w.call(scheduleKeyDeletion, json::object{{"KeyId", id},
-                                                            {"PendingWindowInDays", 7}});
+  ASSERT_TRUE(
+      w.call(createAlias, json::object{{"AliasName", "alias/doomed"}, {"TargetKeyId", id}}).ok());
+  auto scheduled =
+      w.call(scheduleKeyDeletion, json::object{{"KeyId", id}, {"PendingWindowInDays", 7}});
   ASSERT_TRUE(scheduled.ok()) << scheduled.error().message;
   EXPECT_EQ(scheduled->at("KeyState").as_string(), "PendingDeletion");
   auto enc = w.call(encrypt, json::object{{"KeyId", id}, {"Plaintext", "x"}}, true);
@@ -185,8 +186,8 @@ TEST(KmsMaterial, ScheduledDeletionRunsWhenDueAndRecordsDeleteKey) {
   {
     auto tx = w.db.begin(false);
     for (const char* table : {"kms_keys", "kms_key_material", "kms_aliases"})
-      EXPECT_TRUE(tx->query(std::string("SELECT 1 FROM ") + table + " WHERE key_id = ?", {id})
-                      .empty())
+      EXPECT_TRUE(
+          tx->query(std::string("SELECT 1 FROM ") + table + " WHERE key_id = ?", {id}).empty())
           << table;
   }
   audit::LookupQuery q;
@@ -238,8 +239,8 @@ TEST(KmsMaterial, ManagedKeyCreatedOnceWithItsAlias) {
     auto c = w.ctx(false);
     auto id = api::managedKeyId(w.services, c->tx(), w.account, w.region, "ssm");
     ASSERT_TRUE(id.ok());
-    auto enc = api::encrypt(*c, json::value(json::object{{"KeyId", "alias/aws/ssm"},
-                                                         {"Plaintext", "p"}}));
+    auto enc =
+        api::encrypt(*c, json::value(json::object{{"KeyId", "alias/aws/ssm"}, {"Plaintext", "p"}}));
     ASSERT_TRUE(enc.ok()) << enc.error().message;
     c->tx_->commit();
     auto dec = w.call(decrypt, json::object{{"CiphertextBlob", enc->at("CiphertextBlob")}}, true);
