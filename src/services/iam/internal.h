@@ -201,6 +201,17 @@ Result<void> createOrganizationAccountAccessRole(
     store::Tx& tx, const std::string& account_id, const std::string& management_account,
     SysTime now, const std::string& role_name = "OrganizationAccountAccessRole");
 
+/// Which IAM condition keys an operation sets (condition_keys.cc).
+struct AuthKeyFlags {
+  bool boundary_from_input = false;  ///< iam:PermissionsBoundary = the input's PermissionsBoundary
+  bool boundary_of_entity = false;   ///< iam:PermissionsBoundary = the entity's current boundary
+  bool policy_arn = false;           ///< iam:PolicyARN = the input's PolicyArn
+};
+/// The auth_inputs of an operation on the entity of `kind` ("user", "role", "group"; "" = none)
+/// named by the input member `name_member`: the flags' keys, plus aws:ResourceTag/<key> and
+/// iam:ResourceTag/<key> for each tag of an existing user or role.
+runtime::AuthInputsFn authKeys(std::string kind, std::string name_member, AuthKeyFlags flags);
+
 // Handlers (simulator.cc).
 /// SimulatePrincipalPolicy: a user's, group's or role's policies (plus PolicyInputList) judged
 /// by the enforcement evaluator.

@@ -116,7 +116,15 @@ runtime::ServiceSpec makeIam() {
   auto group = entityArn("group", "GroupName");
   auto role = entityArn("role", "RoleName");
 
+  // Condition keys (auth_inputs): tags of the addressed user or role on every operation on
+  // one; iam:PermissionsBoundary and iam:PolicyARN where AWS documents them.
+  const AuthKeyFlags none{};
+  const AuthKeyFlags from_input{true, false, false};
+  const AuthKeyFlags of_entity{false, true, false};
+  const AuthKeyFlags attach{false, true, true};
+
   o["CreateUser"] = op(createUser, false, newArn("user", "UserName"));
+  o["CreateUser"].auth_inputs = authKeys("", "", from_input);
   o["GetUser"] = op(getUser, true, user);
   o["ListUsers"] = op(listUsers, true);
   o["UpdateUser"] = op(updateUser, false, user);
@@ -134,6 +142,7 @@ runtime::ServiceSpec makeIam() {
   o["ListGroupsForUser"] = op(listGroupsForUser, true, user);
 
   o["CreateRole"] = op(createRole, false, newArn("role", "RoleName"));
+  o["CreateRole"].auth_inputs = authKeys("", "", from_input);
   o["GetRole"] = op(getRole, true, role);
   o["ListRoles"] = op(listRoles, true);
   o["UpdateRole"] = op(updateRole, false, role);
@@ -181,6 +190,31 @@ runtime::ServiceSpec makeIam() {
     if (kind != "group") {
       o["Put" + t + "PermissionsBoundary"] = op(byKind(putBoundary, kind), false, res);
       o["Delete" + t + "PermissionsBoundary"] = op(byKind(deleteBoundary, kind), false, res);
+    }
+  }
+
+  for (const char* name : {"GetUser", "UpdateUser", "DeleteUser", "TagUser", "UntagUser",
+                           "ListUserTags", "ListGroupsForUser", "EnableMFADevice",
+                           "DeactivateMFADevice", "ResyncMFADevice", "ListMFADevices"})
+    o[name].auth_inputs = authKeys("user", "UserName", none);
+  for (const char* name : {"GetRole", "UpdateRole", "DeleteRole", "UpdateAssumeRolePolicy",
+                           "TagRole", "UntagRole", "ListRoleTags"})
+    o[name].auth_inputs = authKeys("role", "RoleName", none);
+  for (const auto& [kind, res] : kinds) {
+    std::string t = kindTitle(kind);
+    std::string member = t + "Name";
+    const AuthKeyFlags entity_flags = kind == "group" ? none : of_entity;
+    o["Attach" + t + "Policy"].auth_inputs =
+        authKeys(kind, member, kind == "group" ? AuthKeyFlags{false, false, true} : attach);
+    o["Detach" + t + "Policy"].auth_inputs = o["Attach" + t + "Policy"].auth_inputs;
+    o["Put" + t + "Policy"].auth_inputs = authKeys(kind, member, entity_flags);
+    o["Delete" + t + "Policy"].auth_inputs = authKeys(kind, member, entity_flags);
+    for (const std::string& read :
+         {"ListAttached" + t + "Policies", "Get" + t + "Policy", "List" + t + "Policies"})
+      o[read].auth_inputs = authKeys(kind, member, none);
+    if (kind != "group") {
+      o["Put" + t + "PermissionsBoundary"].auth_inputs = authKeys(kind, member, from_input);
+      o["Delete" + t + "PermissionsBoundary"].auth_inputs = authKeys(kind, member, of_entity);
     }
   }
 

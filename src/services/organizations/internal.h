@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "runtime/context.h"
+#include "runtime/registry.h"
 #include "store/store.h"
 
 namespace citadel::runtime {
@@ -94,6 +95,10 @@ Result<json::value> attachPolicy(RequestContext&, const json::value&);
 Result<json::value> detachPolicy(RequestContext&, const json::value&);
 Result<json::value> listPoliciesForTarget(RequestContext&, const json::value&);
 Result<json::value> listTargetsForPolicy(RequestContext&, const json::value&);
+
+/// The auth_inputs of an operation: organizations:PolicyType (from Type / Filter, or the
+/// addressed PolicyId's type) and organizations:ServicePrincipal (from ServicePrincipal).
+runtime::AuthInputsFn conditionKeys(bool policy_type, bool service_principal);
 
 /// Attaches the organization's FullAWSAccess SCP to a new root, OU or account.
 void attachFullAccess(store::Tx& tx, const Org& org, const std::string& target_id);

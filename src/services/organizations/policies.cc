@@ -2,6 +2,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "iam/policy.h"
+#include "runtime/services.h"
 #include "services/organizations/internal.h"
 
 namespace citadel::orgs {
@@ -244,6 +245,39 @@ Result<json::value> listTargetsForPolicy(RequestContext& ctx, const json::value&
         json::object{{"TargetId", t->id}, {"Arn", t->arn}, {"Name", t->name}, {"Type", t->type}});
   }
   return paged("Targets", std::move(out), in);
+}
+
+}  // namespace citadel::orgs
+
+namespace citadel::orgs {
+
+// AWS:
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
+runtime::AuthInputsFn conditionKeys(bool policy_type, bool service_principal) {
+  return [policy_type, service_principal](const RequestContext& ctx,
+                                          const json::value& in) -> Result<runtime::AuthInputs> {
+    runtime::AuthInputs out;
+    if (service_principal) {
+      std::string principal = str(in, "ServicePrincipal");
+      if (!principal.empty())
+        out.condition_keys.push_back({"organizations:ServicePrincipal", {principal}});
+    }
+    if (!policy_type) return out;
+    // The type named by the request (CreatePolicy's Type, a listing's Filter), else the type of
+    // the addressed policy of the caller's organization.
+    std::string type = str(in, "Type");
+    if (type.empty()) type = str(in, "Filter");
+    if (type.empty() && !str(in, "PolicyId").empty()) {
+      auto tx = ctx.services->store.begin(false);
+      auto rows = tx->query(
+          "SELECT p.type FROM org_policies p JOIN org_accounts a ON a.org_id = p.org_id "
+          "WHERE a.account_id = ? AND p.id = ?",
+          {ctx.principal.account_id, str(in, "PolicyId")});
+      if (!rows.empty()) type = rows[0].text(0);
+    }
+    if (!type.empty()) out.condition_keys.push_back({"organizations:PolicyType", {type}});
+    return out;
+  };
 }
 
 }  // namespace citadel::orgs

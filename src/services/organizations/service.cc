@@ -87,6 +87,14 @@ runtime::ServiceSpec makeOrganizations() {
   op("RegisterDelegatedAdministrator", registerDelegatedAdministrator, false);
   op("DeregisterDelegatedAdministrator", deregisterDelegatedAdministrator, false);
   op("ListDelegatedAdministrators", listDelegatedAdministrators, true);
+  // Condition keys (auth_inputs) where AWS documents them.
+  for (const char* name : {"CreatePolicy", "DescribePolicy", "UpdatePolicy", "DeletePolicy",
+                           "AttachPolicy", "DetachPolicy", "ListPolicies", "ListPoliciesForTarget"})
+    s.operations[name].auth_inputs = conditionKeys(true, false);
+  for (const char* name :
+       {"EnableAWSServiceAccess", "DisableAWSServiceAccess", "RegisterDelegatedAdministrator",
+        "DeregisterDelegatedAdministrator", "ListDelegatedAdministrators"})
+    s.operations[name].auth_inputs = conditionKeys(false, true);
   s.migrations.push_back({"organizations", 1, kSchemaV1});
   s.init = [](runtime::Services& services) {
     services.organizations = std::make_unique<OrgProvider>(services.store);
