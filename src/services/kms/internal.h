@@ -293,7 +293,13 @@ struct BlobHeader {
   std::string account_id;
   std::string key_id;
   uint32_t version = 0;
+  /// Format byte: 1 = AES-GCM by citadel under the key's material; kTokenBlobFormat = the same
+  /// layout, AES-GCM run inside a custom key store's PKCS#11 token (custom_key_store.cc).
+  uint8_t format = 1;
 };
+
+/// Format byte of blobs encrypted inside a custom key store's token (AWS_CLOUDHSM keys).
+inline constexpr uint8_t kTokenBlobFormat = 2;
 
 /// The canonical AAD form of an encryption context (order-independent).
 std::string canonicalContext(const json::object* context);
@@ -371,5 +377,60 @@ Result<json::value> reEncrypt(RequestContext&, const json::value&);
 Result<json::value> generateDataKey(RequestContext&, const json::value&);
 Result<json::value> generateDataKeyWithoutPlaintext(RequestContext&, const json::value&);
 Result<json::value> generateRandom(RequestContext&, const json::value&);
+
+// ---------------------------------------------------------------------------------------
+// Custom key stores on PKCS#11 tokens (custom_key_store.cc)
+
+/// CreateKey's part for Origin AWS_CLOUDHSM / CustomKeyStoreId: checks the store (exists,
+/// CONNECTED), the spec and MultiRegion, and sets k.custom_key_store_id. AWS's exceptions.
+Result<void> prepareCustomKeyStoreKey(RequestContext& ctx, const json::value& in, KeyRecord& k);
+/// Generates the non-extractable AES-256 key of an AWS_CLOUDHSM key inside its store's token
+/// and records its token key id (createKeyRecord calls it instead of generating material).
+Result<void> createTokenKey(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
+/// Encrypts inside the token into the blob format (format byte kTokenBlobFormat).
+/// KMSInvalidStateException ("... is unavailable.") when the store is not connected.
+Result<std::string> tokenSealBlob(runtime::Services& s, const KeyRecord& k, std::string_view plain,
+                                  std::string_view context_aad);
+/// Decrypts a kTokenBlobFormat blob inside the token. InvalidCiphertextException when tampered
+/// with or the context differs; KMSInvalidStateException when the store is not connected.
+Result<std::string> tokenOpenBlob(runtime::Services& s, const KeyRecord& k, std::string_view blob,
+                                  std::string_view context_aad);
+/// Before a key's rows are deleted by the deletion job: drops the token key (after the commit,
+/// best effort, as AWS) and the multi-Region bookkeeping; a primary whose last replica goes
+/// leaves PendingReplicaDeletion for PendingDeletion.
+Result<void> beforeKeyDeleted(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
+/// KeyMetadata fields that need the store: CloudHsmClusterId, KeyState Unavailable while the
+/// custom key store is not connected, MultiRegionConfiguration with the replicas.
+void extendKeyMetadata(runtime::Services& s, store::Tx& tx, const KeyRecord& k, json::object& m);
+/// Every custom key store and multi-Region row (reset); token connections close after commit.
+void resetCustomKeyStoresAndReplicas(runtime::Services& s, store::Tx& tx);
+/// Schema of custom key stores and multi-Region keys (kms migration 2).
+extern const char* const kCustomKeyStoreSchema;
+
+// ---------------------------------------------------------------------------------------
+// Multi-Region keys (multi_region.cc)
+
+/// True when `k` is a multi-Region primary key with at least one replica (ScheduleKeyDeletion
+/// then puts it in PendingReplicaDeletion, as AWS).
+bool hasReplicas(store::Tx& tx, const KeyRecord& k);
+/// For rotation (rotation.cc): after the primary `primary` got material `version` (and its
+/// current_version moved), copies that version into every replica (sealed under each replica's
+/// AAD) and moves their current_version and rotation settings. No-op for a key that is not a
+/// multi-Region primary with replicas.
+Result<void> replicateMaterialVersion(runtime::Services& s, store::Tx& tx,
+                                      const KeyRecord& primary, uint32_t version,
+                                      std::string_view material);
+
+// Handlers (custom_key_store.cc).
+Result<json::value> createCustomKeyStore(RequestContext&, const json::value&);
+Result<json::value> connectCustomKeyStore(RequestContext&, const json::value&);
+Result<json::value> disconnectCustomKeyStore(RequestContext&, const json::value&);
+Result<json::value> describeCustomKeyStores(RequestContext&, const json::value&);
+Result<json::value> updateCustomKeyStore(RequestContext&, const json::value&);
+Result<json::value> deleteCustomKeyStore(RequestContext&, const json::value&);
+
+// Handlers (multi_region.cc).
+Result<json::value> replicateKey(RequestContext&, const json::value&);
+Result<json::value> updatePrimaryRegion(RequestContext&, const json::value&);
 
 }  // namespace citadel::kms
