@@ -140,9 +140,11 @@ struct ServiceSection {
   const char* noun;     ///< for messages ("kms keys")
   std::set<std::string> fields;
   std::function<void(const ServiceEntry&, std::set<std::string>& seen)> check;
-  /// TODO(#6): filled in when the service lands (KMS: keys with given ids, imported
-  /// material, aliases; Secrets Manager: secrets; SSM: parameters). Empty = not supported yet.
-  std::function<Result<void>(runtime::Services&, store::Tx&, const ServiceEntry&)> apply;
+  /// Empty = not supported yet. TODO(#6): KMS keys with given ids, imported material and
+  /// aliases need a KMS seam (create a key with a given id and material inside a transaction).
+  std::function<Result<void>(runtime::Services&, std::unique_ptr<store::Tx>&,
+                             const ServiceEntry&)>
+      apply;
 };
 
 void checkKmsKey(const ServiceEntry& e, std::set<std::string>& seen) {
@@ -206,6 +208,11 @@ void checkParameter(const ServiceEntry& e, std::set<std::string>& seen) {
   text(o, "description", e.where, false);
 }
 
+Result<void> seedSecret(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                        const ServiceEntry& e);
+Result<void> seedParameter(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                           const ServiceEntry& e);
+
 std::vector<ServiceSection>& serviceSections() {
   static std::vector<ServiceSection> sections = {
       {"kms", "keys", "kms keys",
@@ -213,10 +220,10 @@ std::vector<ServiceSection>& serviceSections() {
        checkKmsKey, {}},
       {"secretsmanager", "secrets", "secretsmanager secrets",
        {"name", "account", "region", "value", "binary", "kms_key_id", "description"},
-       checkSecret, {}},
+       checkSecret, seedSecret},
       {"ssm", "parameters", "ssm parameters",
        {"name", "account", "region", "type", "value", "key_id", "description"}, checkParameter,
-       {}},
+       seedParameter},
   };
   return sections;
 }
@@ -356,24 +363,25 @@ Plan check(const json::value& doc, const std::string& default_account, const std
   return plan;
 }
 
-/// Runs one IAM operation's handler in the seed's transaction, as the account's root user,
-/// and appends its audit record there.
-Result<json::value> callIam(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
-                            const std::string& account, const std::string& operation,
-                            json::object input) {
-  const runtime::ServiceSpec* spec = services.service("iam");
-  const protocol::ServiceModel* model = protocol::Models::get("iam");
-  if (!spec || !model) return AwsError::internal("the IAM service is not available");
+/// Runs one operation's handler in the seed's transaction, as the account's root user, and
+/// appends its audit record there (a seed entry is made as the account's root would make it).
+Result<json::value> callService(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                                const std::string& service, const std::string& account,
+                                const std::string& region, const std::string& operation,
+                                json::object input) {
+  const runtime::ServiceSpec* spec = services.service(service);
+  const protocol::ServiceModel* model = protocol::Models::get(service);
+  if (!spec || !model) return AwsError::internal("the " + service + " service is not available");
   auto it = spec->operations.find(operation);
-  if (it == spec->operations.end()) return AwsError::internal("IAM lacks " + operation);
+  if (it == spec->operations.end()) return AwsError::internal(service + " lacks " + operation);
   runtime::RequestContext ctx;
   ctx.request_id = newUuid();
   ctx.time = Clock::now();
   ctx.services = &services;
-  ctx.service = "iam";
+  ctx.service = service;
   ctx.event_source = spec->event_source;
   ctx.operation = operation;
-  ctx.region = "us-east-1";
+  ctx.region = region;
   ctx.account_id = account;
   ctx.principal = runtime::Identity::rootPrincipal(account);
   ctx.source_ip = "citadel.amazonaws.com";
@@ -387,6 +395,79 @@ Result<json::value> callIam(runtime::Services& services, std::unique_ptr<store::
                                                               &in, &out.value(), nullptr));
   tx = std::move(ctx.tx_);
   return out;
+}
+
+Result<json::value> callIam(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                            const std::string& account, const std::string& operation,
+                            json::object input) {
+  return callService(services, tx, "iam", account, "us-east-1", operation, std::move(input));
+}
+
+std::string errorText(const AwsError& e) { return e.code + ": " + e.message; }
+
+/// Secrets Manager: creates the secret, or stores a new value when the seed's differs.
+Result<void> seedSecret(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                        const ServiceEntry& e) {
+  const json::object& o = *e.entry;
+  std::string name(o.at("name").as_string());
+  json::object value;
+  if (o.contains("value")) value["SecretString"] = o.at("value");
+  else  // blob members travel as raw bytes inside citadel (checked as base64 already)
+    value["SecretBinary"] = *base64Decode(std::string(o.at("binary").as_string()));
+  auto call = [&](const char* op, json::object in) {
+    return callService(services, tx, "secretsmanager", e.account, e.region, op, std::move(in));
+  };
+  auto existing = call("DescribeSecret", json::object{{"SecretId", name}});
+  if (!existing.ok()) {
+    json::object in = value;
+    in["Name"] = name;
+    if (const json::value* k = o.if_contains("kms_key_id")) in["KmsKeyId"] = *k;
+    if (const json::value* d = o.if_contains("description")) in["Description"] = *d;
+    auto made = call("CreateSecret", std::move(in));
+    if (!made.ok()) return AwsError{made.error().code, errorText(made.error()), 400, true, {}};
+    return okResult();
+  }
+  auto current = call("GetSecretValue", json::object{{"SecretId", name}});
+  bool same = false;
+  if (current.ok() && current->is_object()) {
+    const json::object& c = current->as_object();
+    same = value.contains("SecretString")
+               ? c.if_contains("SecretString") && c.at("SecretString") == value.at("SecretString")
+               : c.if_contains("SecretBinary") && c.at("SecretBinary") == value.at("SecretBinary");
+  }
+  if (same) return okResult();
+  json::object in = value;
+  in["SecretId"] = name;
+  auto put = call("PutSecretValue", std::move(in));
+  if (!put.ok()) return AwsError{put.error().code, errorText(put.error()), 400, true, {}};
+  return okResult();
+}
+
+/// SSM Parameter Store: creates the parameter, or overwrites it when the seed's value or type
+/// differs (an unchanged seed adds no version).
+Result<void> seedParameter(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                           const ServiceEntry& e) {
+  const json::object& o = *e.entry;
+  std::string name(o.at("name").as_string());
+  std::string type = o.contains("type") ? std::string(o.at("type").as_string()) : "String";
+  auto call = [&](const char* op, json::object in) {
+    return callService(services, tx, "ssm", e.account, e.region, op, std::move(in));
+  };
+  auto current = call("GetParameter", json::object{{"Name", name}, {"WithDecryption", true}});
+  if (current.ok() && current->is_object()) {
+    const json::value* p = current->as_object().if_contains("Parameter");
+    if (p && p->is_object() && p->as_object().if_contains("Value") &&
+        p->as_object().at("Value") == o.at("value") && p->as_object().if_contains("Type") &&
+        p->as_object().at("Type") == json::value(type))
+      return okResult();
+  }
+  json::object in{{"Name", name}, {"Value", o.at("value")}, {"Type", type},
+                  {"Overwrite", current.ok()}};
+  if (const json::value* k = o.if_contains("key_id")) in["KeyId"] = *k;
+  if (const json::value* d = o.if_contains("description")) in["Description"] = *d;
+  auto put = call("PutParameter", std::move(in));
+  if (!put.ok()) return AwsError{put.error().code, errorText(put.error()), 400, true, {}};
+  return okResult();
 }
 
 SeedSummary apply(runtime::Services& services, const Plan& plan, const std::string& region) {
@@ -453,7 +534,7 @@ SeedSummary apply(runtime::Services& services, const Plan& plan, const std::stri
     }
   }
   for (const auto& [section, e] : plan.service_entries) {
-    auto r = section->apply(services, *tx, e);
+    auto r = section->apply(services, tx, e);
     if (!r.ok()) bad(e.where, r.error().message);
   }
   tx->commit();

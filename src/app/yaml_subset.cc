@@ -277,7 +277,8 @@ class Parser {
     json::object obj;
     while ((i = next(i)) < lines_.size() && lines_[i].indent == indent) {
       const std::string t = lines_[i].text;
-      if (isSeqItem(t)) break;  // a sequence at the parent's level ends this mapping
+      // A sequence at the parent's level, or a document marker, ends this mapping.
+      if (isSeqItem(t) || t == "---" || t == "...") break;
       size_t colon = keyColon(t);
       if (colon == std::string::npos) fail(i, "expected 'key: value'");
       std::string key_text = trim(t.substr(0, colon));

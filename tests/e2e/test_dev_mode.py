@@ -111,6 +111,40 @@ class DevCredentialsTest(unittest.TestCase):
         self.assertEqual(rec["userIdentity"]["accessKeyId"], "test")
 
 
+class KmsDevTest(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.start_server(self, dev=True)
+
+    def test_test_credentials_create_and_use_a_kms_key(self):
+        s = self.server
+        kms = s.client("kms", access_key="test", secret_key="test")
+        meta = kms.create_key(Description="dev key")["KeyMetadata"]
+        self.assertTrue(meta["Arn"].startswith(f"arn:aws:kms:{s.region}:{s.account_id}:key/"))
+        ct = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"hello dev")["CiphertextBlob"]
+        self.assertEqual(kms.decrypt(CiphertextBlob=ct)["Plaintext"], b"hello dev")
+
+    def test_reset_wipes_keys_and_events(self):
+        s = self.server
+        kms = s.client("kms", access_key="test", secret_key="test")
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/dev-reset", TargetKeyId=key_id)
+        s.client("iam").create_user(UserName="stays-with-kms-only-reset")
+        r = s.reset(service="kms")
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(key_id, [k["KeyId"] for k in kms.list_keys()["Keys"]])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            kms.describe_key(KeyId="alias/dev-reset")
+        self.assertEqual(error_code(cm.exception), "NotFoundException")
+        self.assertEqual([u["UserName"] for u in s.client("iam").list_users()["Users"]],
+                         ["stays-with-kms-only-reset"])
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        self.assertEqual(s.reset().status, 200)
+        self.assertNotIn(key_id, [k["KeyId"] for k in kms.list_keys()["Keys"]])
+        names = [e["EventName"] for e in s.lookup_all()]
+        self.assertNotIn("CreateKey", names)
+        self.assertIn("ResetState", names)
+
+
 class DevModeOffTest(unittest.TestCase):
     def test_test_credentials_refused_without_dev(self):
         s = harness.start_server(self)
@@ -331,6 +365,49 @@ class SeedTest(unittest.TestCase):
         self.assertEqual([u["UserName"] for u in iam.list_users()["Users"]], ["carol"])
 
 
+    def test_secrets_and_parameters(self):
+        d = tmpdir(self)
+        path = os.path.join(d, "seed.yaml")
+        body = textwrap.dedent("""\
+            secretsmanager:
+              secrets:
+                - name: app/db
+                  value: "{secret}"
+                  description: seeded
+                - name: app/blob
+                  binary: AAECAw==
+            ssm:
+              parameters:
+                - name: /app/db/host
+                  value: {host}
+                - name: /app/db/password
+                  type: SecureString
+                  value: s3cret
+            """)
+        with open(path, "w") as f:
+            f.write(body.format(secret="pw-1", host="db.local"))
+        with CitadelServer(data_dir=os.path.join(d, "data"), seed=path) as s:
+            sm, ssm = s.client("secretsmanager"), s.client("ssm")
+            self.assertEqual(sm.get_secret_value(SecretId="app/db")["SecretString"], "pw-1")
+            self.assertEqual(sm.get_secret_value(SecretId="app/blob")["SecretBinary"],
+                             bytes([0, 1, 2, 3]))
+            p = ssm.get_parameter(Name="/app/db/host")["Parameter"]
+            self.assertEqual((p["Value"], p["Version"]), ("db.local", 1))
+            p = ssm.get_parameter(Name="/app/db/password", WithDecryption=True)["Parameter"]
+            self.assertEqual((p["Type"], p["Value"]), ("SecureString", "s3cret"))
+            s.restart()  # unchanged seed: no new versions
+            ssm = s.client("ssm")
+            p = ssm.get_parameter(Name="/app/db/host")["Parameter"]
+            self.assertEqual(p["Version"], 1)
+            with open(path, "w") as f:
+                f.write(body.format(secret="pw-2", host="db2.local"))
+            s.restart()  # changed values: stored as new versions
+            sm, ssm = s.client("secretsmanager"), s.client("ssm")
+            self.assertEqual(sm.get_secret_value(SecretId="app/db")["SecretString"], "pw-2")
+            p = ssm.get_parameter(Name="/app/db/host")["Parameter"]
+            self.assertEqual((p["Value"], p["Version"]), ("db2.local", 2))
+
+
 class SeedBadInputTest(unittest.TestCase):
     def fail_with(self, content, expected, name="seed.yaml"):
         d = tmpdir(self)
@@ -390,7 +467,7 @@ class SeedBadInputTest(unittest.TestCase):
                   material: AAAA
             """), '"material" must be 32 bytes')
 
-    def test_services_not_seedable_yet_fail_clearly(self):
+    def test_kms_keys_not_seedable_yet_fail_clearly(self):
         self.fail_with(textwrap.dedent("""\
             kms:
               keys:
@@ -398,10 +475,10 @@ class SeedBadInputTest(unittest.TestCase):
                   material: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
                   aliases: [alias/app]
             """), "kms keys are not supported yet")
-        self.fail_with("ssm:\n  parameters:\n    - name: /app/x\n      value: v\n",
-                       "ssm parameters are not supported yet")
-        self.fail_with("secretsmanager:\n  secrets:\n    - name: app/db\n      value: pw\n",
-                       "secretsmanager secrets are not supported yet")
+        self.fail_with("ssm:\n  parameters:\n    - name: /app/x\n      type: Text\n      value: v\n",
+                       "ssm.parameters[0] (/app/x): \"type\" must be String, StringList or SecureString")
+        self.fail_with("secretsmanager:\n  secrets:\n    - name: app/db\n",
+                       'secretsmanager.secrets[0] (app/db): give exactly one of "value" and "binary"')
 
     def test_nothing_half_created(self):
         other = harness.random_account_id()
