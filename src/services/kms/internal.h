@@ -239,6 +239,9 @@ enum class Access { kOwnAccount, kCrossAccount };
 /// the key's ARN for CloudTrail. NotFoundException as AWS words it.
 Result<std::shared_ptr<const CachedKey>> resolveKey(RequestContext& ctx, std::string_view input,
                                                     bool allow_alias, Access access);
+/// resolveKey without touching ctx.resources (for auth_inputs, which see a const context).
+Result<std::shared_ptr<const CachedKey>> findKey(const RequestContext& ctx, std::string_view input,
+                                                 bool allow_alias, Access access);
 /// Resolves a KeyId to a fresh copy of its row read in the request's transaction (for
 /// operations that change the key). Sets ctx.resources.
 Result<KeyRecord> resolveKeyForUpdate(RequestContext& ctx, std::string_view input,

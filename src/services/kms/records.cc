@@ -395,6 +395,13 @@ Result<void> checkAccount(const RequestContext& ctx, const KeyRef& ref, Access a
 
 Result<std::shared_ptr<const CachedKey>> resolveKey(RequestContext& ctx, std::string_view input,
                                                     bool allow_alias, Access access) {
+  auto key = findKey(ctx, input, allow_alias, access);
+  if (key.ok()) ctx.resources = {{"AWS::KMS::Key", key.value()->record.arn}};
+  return key;
+}
+
+Result<std::shared_ptr<const CachedKey>> findKey(const RequestContext& ctx, std::string_view input,
+                                                 bool allow_alias, Access access) {
   TRY_ASSIGN(KeyRef ref, parseKeyId(ctx, input, allow_alias));
   TRY_VOID(checkAccount(ctx, ref, access));
   runtime::Services& s = *ctx.services;
@@ -410,7 +417,6 @@ Result<std::shared_ptr<const CachedKey>> resolveKey(RequestContext& ctx, std::st
     }
     auto rec = loadKey(tx, ref.account_id, ref.region, ref.key_id);
     if (!rec) return keyNotFound(keyArn(ref.account_id, ref.region, ref.key_id));
-    ctx.resources = {{"AWS::KMS::Key", rec->arn}};
     return std::make_shared<const CachedKey>(std::move(*rec), &tx);
   }
   if (ref.isAlias()) {
@@ -427,9 +433,7 @@ Result<std::shared_ptr<const CachedKey>> resolveKey(RequestContext& ctx, std::st
       ref.key_id = std::move(*target);
     }
   }
-  auto key = cachedKey(s, ref.account_id, ref.region, ref.key_id);
-  if (key.ok()) ctx.resources = {{"AWS::KMS::Key", key.value()->record.arn}};
-  return key;
+  return cachedKey(s, ref.account_id, ref.region, ref.key_id);
 }
 
 Result<KeyRecord> resolveKeyForUpdate(RequestContext& ctx, std::string_view input,
