@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "runtime/context.h"
+#include "runtime/registry.h"
 #include "runtime/scheduler.h"
 #include "store/store.h"
 
@@ -380,6 +381,106 @@ Result<json::value> reEncrypt(RequestContext&, const json::value&);
 Result<json::value> generateDataKey(RequestContext&, const json::value&);
 Result<json::value> generateDataKeyWithoutPlaintext(RequestContext&, const json::value&);
 Result<json::value> generateRandom(RequestContext&, const json::value&);
+
+// ---------------------------------------------------------------------------------------
+// Key policies, kms:* condition keys and grants in authorization (policy_auth.cc, grants.cc)
+//
+// AWS: https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html
+// Every operation on a key is authorized with the key's policy (resource_policy_required),
+// the key's account as resource account, kms:* and aws:ResourceTag/* condition keys, and the
+// key's grants as alternative_allow. Operations without a key stay identity-policy only.
+
+/// How an operation's auth_inputs finds its key and which request members feed its keys.
+struct KeyAuth {
+  std::string_view key_member = "KeyId";  ///< input member naming the key
+  bool allow_alias = true;                ///< the member may be an alias name / alias ARN
+  Access access = Access::kOwnAccount;    ///< kCrossAccount where AWS allows a key ARN of
+                                          ///< another account
+  /// Decrypt / ReEncrypt: when key_member is absent, the ciphertext blob's header names the key
+  /// (an unknown one answers InvalidCiphertextException).
+  bool from_blob = false;
+  /// The member holding the request's encryption context ("" = none): kms:EncryptionContext:*,
+  /// kms:EncryptionContextKeys and grant constraints.
+  std::string_view context_member;
+  /// The grant operation that may allow the request ("Decrypt", "ReEncryptFrom" ...); "" =
+  /// grants never allow it.
+  std::string_view grant_operation;
+  /// Members copied into condition keys: {input member, condition key, default value}.
+  struct Copy {
+    std::string_view member;
+    std::string_view key;
+    std::string_view fallback;  ///< used when the member is absent ("" = key absent)
+  };
+  std::vector<Copy> copies;
+};
+
+/// The auth_inputs of an operation acting on one key (see KeyAuth). Errors: the resolution's
+/// NotFoundException, InvalidCiphertextException (from_blob), InvalidGrantTokenException for a
+/// GrantTokens entry that names no grant.
+runtime::AuthInputsFn keyAuthInputs(KeyAuth spec);
+/// The auth_inputs of CreateAlias / UpdateAlias / DeleteAlias (AWS authorizes the alias ARN
+/// by identity policies only and each key involved by its key policy): checks the alias ARN
+/// and, for UpdateAlias, the alias's current key inside; returns the inputs of the key named
+/// by `key_member` (DeleteAlias: the alias's key).
+runtime::AuthInputsFn aliasAuthInputs(std::string_view operation, std::string_view key_member);
+/// The auth_inputs of an operation without a key (CreateKey ...): kms:CallerAccount,
+/// kms:ViaService and the copied members only.
+runtime::AuthInputsFn requestAuthInputs(std::vector<KeyAuth::Copy> copies);
+/// ReEncrypt's second check: kms:ReEncryptTo on the destination key (its key policy, grants,
+/// kms:EncryptionContext from DestinationEncryptionContext, kms:ReEncryptOnSameKey). AWS
+/// authorizes ReEncryptFrom on the source key before the operation (the registration) and
+/// ReEncryptTo on the destination key; there is no kms:ReEncrypt action.
+Result<void> authorizeReEncryptTo(RequestContext& ctx, const json::value& in);
+/// The lockout safety check of CreateKey / PutKeyPolicy: MalformedPolicyDocumentException
+/// ("The new key policy will not allow you to update the key policy in the future.") unless
+/// `policy`, as the key policy of `key_arn`, allows the caller kms:PutKeyPolicy (the real
+/// evaluation, the caller's identity policies included).
+Result<void> checkPolicyLockout(const RequestContext& ctx, const std::string& key_arn,
+                                const std::string& policy);
+/// Drops cached tags/aliases used for condition keys after `tx` commits (tag changes).
+void keyAttributesChanged(store::Tx& tx);
+
+/// One grant (kms_grants row).
+struct Grant {
+  std::string account_id;
+  std::string region;
+  std::string key_id;
+  std::string grant_id;  ///< 64 hex digits
+  std::string token;     ///< the grant token (opaque)
+  std::string name;
+  std::string grantee_principal;
+  std::string retiring_principal;
+  std::vector<std::string> operations;
+  std::string constraint_type;  ///< "", "EncryptionContextEquals", "EncryptionContextSubset"
+  std::vector<std::pair<std::string, std::string>> constraint;  ///< sorted pairs
+  std::string issuing_account;  ///< arn:aws:iam::<account>:root
+  SysTime created{};
+};
+
+/// The grants of a key, cached (dropped after every grant change commits). Inside a write
+/// transaction they are read through it and not cached.
+std::shared_ptr<const std::vector<Grant>> keyGrants(const RequestContext& ctx,
+                                                    const KeyRecord& k);
+/// The grants named by a request's GrantTokens member, read from the store (a grant is usable
+/// through its token at once). InvalidGrantTokenException for a token that names no grant.
+Result<std::vector<Grant>> grantsOfTokens(const RequestContext& ctx, const json::value& in);
+/// True when `g` lets `principal` perform `operation` with `context` (the request's encryption
+/// context, null = none; constraints apply only to operations taking one).
+bool grantAllows(const Grant& g, const runtime::Principal& principal, std::string_view operation,
+                 const json::object* context, bool takes_context);
+/// Deletes a key's grants in `tx` (key deletion); the grant cache drops after the commit.
+void deleteKeyGrants(store::Tx& tx, const KeyRecord& k);
+/// Deletes every grant (reset).
+void resetGrants(store::Tx& tx);
+/// The grants schema (component "kms_grants").
+std::vector<store::Migration> grantMigrations();
+
+// Handlers (grants.cc).
+Result<json::value> createGrant(RequestContext&, const json::value&);
+Result<json::value> listGrants(RequestContext&, const json::value&);
+Result<json::value> listRetirableGrants(RequestContext&, const json::value&);
+Result<json::value> retireGrant(RequestContext&, const json::value&);
+Result<json::value> revokeGrant(RequestContext&, const json::value&);
 
 // ---------------------------------------------------------------------------------------
 // Custom key stores on PKCS#11 tokens (custom_key_store.cc)
