@@ -1,10 +1,13 @@
 // IAM virtual MFA devices: create (a sealed TOTP seed), enable with two consecutive codes,
 // deactivate, delete, list; and the code check STS runs for SerialNumber/TokenCode.
+#include <algorithm>
+
 #include "auth/totp.h"
 #include "core/encoding.h"
 #include "crypto/crypto.h"
 #include "runtime/services.h"
 #include "services/iam/internal.h"
+#include "services/iam/qr_code.h"
 
 namespace citadel::iamsvc {
 
@@ -125,7 +128,17 @@ Result<json::value> createVirtualMfaDevice(RequestContext& ctx, const json::valu
   std::string base32 = auth::base32Encode(seed, false);
   crypto::wipe(seed);
   d["Base32StringSeed"] = base32;  // a blob: the Base32 text's bytes (base64 on the wire)
+  // AWS: QRCodePNG encodes otpauth://totp/$virtualMFADeviceName@$AccountName?secret=$Base32String
+  // (AccountName: the account id, as the device has no user yet).
+  std::string uri = "otpauth://totp/" + name + "@" + ctx.account_id + "?secret=" + base32;
   crypto::wipe(base32);
+  if (auto qr = encodeQr(uri)) {
+    std::string png = qrPng(*qr);
+    d["QRCodePNG"] = png;  // a blob (base64 on the wire)
+    crypto::wipe(png);
+    for (auto& row : qr->modules) std::fill(row.begin(), row.end(), false);
+  }
+  crypto::wipe(uri);
   auto tags = tagsOf(tx, serial);
   if (!tags.empty()) d["Tags"] = std::move(tags);
   ctx.resources.push_back({"AWS::IAM::VirtualMFADevice", serial});

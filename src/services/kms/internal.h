@@ -468,6 +468,9 @@ Result<std::vector<Grant>> grantsOfTokens(const RequestContext& ctx, const json:
 /// context, null = none; constraints apply only to operations taking one).
 bool grantAllows(const Grant& g, const runtime::Principal& principal, std::string_view operation,
                  const json::object* context, bool takes_context);
+/// For a CreateGrant allowed through grant `g`: the new grant's operations are among g's and
+/// its constraint is at least as strict (AWS).
+bool grantAllowsCreateGrant(const Grant& g, const json::value& create_grant_input);
 /// Deletes a key's grants in `tx` (key deletion); the grant cache drops after the commit.
 void deleteKeyGrants(store::Tx& tx, const KeyRecord& k);
 /// Deletes every grant (reset).
@@ -536,5 +539,48 @@ Result<json::value> deleteCustomKeyStore(RequestContext&, const json::value&);
 // Handlers (multi_region.cc).
 Result<json::value> replicateKey(RequestContext&, const json::value&);
 Result<json::value> updatePrimaryRegion(RequestContext&, const json::value&);
+
+// ---------------------------------------------------------------------------------------
+// Rotation (rotation.cc) and imported key material (import.cc)
+
+/// The scheduler job kind of a key's automatic rotation (job key: deletionJobKey(k)).
+inline constexpr const char* kRotateKeyJob = "kms.RotateKey";
+/// The scheduler job kind of imported material expiry at ValidTo (job key: deletionJobKey(k)).
+inline constexpr const char* kExpireKeyMaterialJob = "kms.ExpireKeyMaterial";
+/// Schemas of rotation records/schedules (component "kms-rotation") and of import tokens and
+/// imported-material digests (component "kms-import"), plus the event outbox.
+std::vector<store::Migration> rotationMigrations();
+std::vector<store::Migration> importMigrations();
+/// Starts the automatic rotation schedule of a key with rotation_enabled (period
+/// k.rotation_period_days, 365 when 0) counted from `from` (AWS managed keys at creation).
+void scheduleAutomaticRotation(runtime::Services& s, store::Tx& tx, const KeyRecord& k,
+                               SysTime from);
+/// The job handlers (registered in the service's init).
+Result<void> runRotateKeyJob(runtime::Services& s, store::Tx& tx, const runtime::Job& job);
+Result<void> runExpireKeyMaterialJob(runtime::Services& s, store::Tx& tx,
+                                     const runtime::Job& job);
+/// AWS's KeyMaterialId (64 hex digits) of a generated material version of `k`.
+std::string keyMaterialId(const KeyRecord& k, uint32_t version);
+/// The KeyMaterialId of the material imported into an EXTERNAL key (nullopt: never imported).
+std::optional<std::string> importedKeyMaterialId(store::Tx& tx, const KeyRecord& k);
+/// Records a CloudTrail service event of KMS itself ("RotateKey", "DeleteExpiredKeyMaterial")
+/// on key `k`, with AWS's serviceEventDetails, in `tx`.
+void appendKmsServiceEvent(runtime::Services& s, store::Tx& tx, const KeyRecord& k,
+                           std::string_view event_name, json::object details, SysTime when);
+/// Every rotation / import row and job (reset).
+void resetRotations(runtime::Services& s, store::Tx& tx);
+void resetImports(runtime::Services& s, store::Tx& tx);
+
+// Handlers (rotation.cc).
+Result<json::value> enableKeyRotation(RequestContext&, const json::value&);
+Result<json::value> disableKeyRotation(RequestContext&, const json::value&);
+Result<json::value> getKeyRotationStatus(RequestContext&, const json::value&);
+Result<json::value> rotateKeyOnDemand(RequestContext&, const json::value&);
+Result<json::value> listKeyRotations(RequestContext&, const json::value&);
+
+// Handlers (import.cc).
+Result<json::value> getParametersForImport(RequestContext&, const json::value&);
+Result<json::value> importKeyMaterial(RequestContext&, const json::value&);
+Result<json::value> deleteImportedKeyMaterial(RequestContext&, const json::value&);
 
 }  // namespace citadel::kms

@@ -133,7 +133,10 @@ Result<json::value> createKey(RequestContext& ctx, const json::value& in) {
     TRY_VOID(validateKeyPolicy(policy));
     k.policy = policy;
   }
-  // BypassPolicyLockoutSafetyCheck is accepted; the lockout check itself is TODO(#4).
+  if (!policy.empty() && !boolMember(in, "BypassPolicyLockoutSafetyCheck")) {
+    if (k.key_id.empty()) k.key_id = newKeyId(k.multi_region);
+    TRY_VOID(checkPolicyLockout(ctx, keyArn(k.account_id, k.region, k.key_id), policy));
+  }
   TRY_ASSIGN(k, createKeyRecord(*ctx.services, ctx.tx(), std::move(k), arrayMember(in, "Tags")));
   ctx.resources = {{"AWS::KMS::Key", k.arn}};
   return json::value(json::object{{"KeyMetadata", keyMetadata(k)}});
@@ -230,6 +233,7 @@ Result<json::value> tagResource(RequestContext& ctx, const json::value& in) {
   TRY_VOID(requireNotPendingDeletion(k));
   const json::array* tags = arrayMember(in, "Tags");
   if (tags) TRY_VOID(putTags(ctx.tx(), k, *tags));
+  keyAttributesChanged(ctx.tx());
   return json::value(nullptr);
 }
 
@@ -243,6 +247,7 @@ Result<json::value> untagResource(RequestContext& ctx, const json::value& in) {
             "DELETE FROM kms_tags WHERE account_id = ? AND region = ? AND key_id = ? AND "
             "tag_key = ?",
             {k.account_id, k.region, k.key_id, std::string(t.get_string())});
+  keyAttributesChanged(ctx.tx());
   return json::value(nullptr);
 }
 
@@ -284,6 +289,8 @@ Result<json::value> putKeyPolicy(RequestContext& ctx, const json::value& in) {
   TRY_VOID(requireCustomerManaged(k, "PutKeyPolicy"));
   std::string policy = str(in, "Policy");
   TRY_VOID(validateKeyPolicy(policy));
+  if (!boolMember(in, "BypassPolicyLockoutSafetyCheck"))
+    TRY_VOID(checkPolicyLockout(ctx, k.arn, policy));
   k.policy = policy;
   updateKey(ctx.tx(), k);
   return json::value(nullptr);

@@ -82,10 +82,11 @@ Result<std::string> managedKeyId(runtime::Services& s, store::Tx& tx, const std:
   k.description = std::string(m.description);
   k.key_manager = "AWS";
   k.policy = managedKeyPolicy(account, region, service);
-  // AWS: managed keys rotate every year. TODO(#4): rotation.cc schedules it.
+  // AWS: managed keys rotate every year, counted from their creation (rotation.cc's job).
   k.rotation_enabled = true;
   k.rotation_period_days = 365;
   TRY_ASSIGN(k, createKeyRecord(s, tx, std::move(k), nullptr));
+  scheduleAutomaticRotation(s, tx, k, k.created);
   int64_t now = toEpochMillis(k.created);
   tx.exec(
       "INSERT INTO kms_aliases (account_id, region, alias_name, key_id, created_ms, updated_ms) "

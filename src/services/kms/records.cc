@@ -318,10 +318,13 @@ void updateKey(store::Tx& tx, KeyRecord& k) {
 
 void deleteKeyRows(store::Tx& tx, const KeyRecord& k) {
   std::vector<store::Value> id{k.account_id, k.region, k.key_id};
-  for (const char* table : {"kms_key_material", "kms_aliases", "kms_tags", "kms_keys"})
+  for (const char* table :
+       {"kms_key_material", "kms_aliases", "kms_tags", "kms_rotations", "kms_rotation_schedule",
+        "kms_import_tokens", "kms_imported_material", "kms_keys"})
     tx.exec(
         std::string("DELETE FROM ") + table + " WHERE account_id = ? AND region = ? AND key_id = ?",
         id);
+  deleteKeyGrants(tx, k);
   invalidateAfterCommit(tx, k);
   tx.afterCommit([] { keyCache().invalidateAliases(); });
 }

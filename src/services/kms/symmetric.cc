@@ -326,6 +326,7 @@ Result<json::value> reEncrypt(RequestContext& ctx, const json::value& in) {
     return AwsError::validation(
         "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy "
         "constraint: Member must not be null");
+  TRY_VOID(authorizeReEncryptTo(ctx, in));  // kms:ReEncryptFrom was checked before the handler
   TRY_ASSIGN(Decrypted d, decryptBlob(ctx, blob->get_string(), str(in, "SourceKeyId"),
                                       objectMember(in, "SourceEncryptionContext"), in,
                                       "SourceEncryptionAlgorithm", "ReEncrypt"));
