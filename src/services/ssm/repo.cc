@@ -5,36 +5,12 @@
 #include <shared_mutex>
 #include <unordered_map>
 
-#include "runtime/event_outbox.h"
 #include "runtime/services.h"
 #include "services/ssm/internal.h"
 
 namespace citadel::ssm {
 
 namespace {
-
-// ssm_parameters: the current (latest) version of each parameter. ssm_versions: every kept
-// version (the latest too). ssm_labels: label -> version (a label is on one version at a
-// time). ssm_tags: the parameter's tags.
-constexpr const char* kSchemaV1 =
-    "CREATE TABLE ssm_parameters (account_id TEXT NOT NULL, region TEXT NOT NULL, "
-    "name TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, "
-    "key_id TEXT NOT NULL, tier TEXT NOT NULL, data_type TEXT NOT NULL, "
-    "description TEXT NOT NULL, allowed_pattern TEXT NOT NULL, policies TEXT NOT NULL, "
-    "modified_ms INTEGER NOT NULL, modified_user TEXT NOT NULL, "
-    "PRIMARY KEY (account_id, region, name));"
-    "CREATE TABLE ssm_versions (account_id TEXT NOT NULL, region TEXT NOT NULL, "
-    "name TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, "
-    "key_id TEXT NOT NULL, tier TEXT NOT NULL, data_type TEXT NOT NULL, "
-    "description TEXT NOT NULL, allowed_pattern TEXT NOT NULL, policies TEXT NOT NULL, "
-    "modified_ms INTEGER NOT NULL, modified_user TEXT NOT NULL, "
-    "PRIMARY KEY (account_id, region, name, version));"
-    "CREATE TABLE ssm_labels (account_id TEXT NOT NULL, region TEXT NOT NULL, "
-    "name TEXT NOT NULL, label TEXT NOT NULL, version INTEGER NOT NULL, "
-    "PRIMARY KEY (account_id, region, name, label));"
-    "CREATE TABLE ssm_tags (account_id TEXT NOT NULL, region TEXT NOT NULL, "
-    "name TEXT NOT NULL, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL, "
-    "PRIMARY KEY (account_id, region, name, tag_key))";
 
 constexpr const char* kCols =
     "name, version, type, value, key_id, tier, data_type, description, allowed_pattern, "
@@ -131,11 +107,6 @@ std::string cacheKey(const std::string& account, const std::string& region,
 
 }  // namespace
 
-std::vector<store::Migration> migrations() {
-  std::vector<store::Migration> out{{"ssm", 1, kSchemaV1}};
-  for (auto& m : runtime::eventOutboxMigrations()) out.push_back(m);
-  return out;
-}
 
 std::optional<CurrentParam> loadCurrentTx(store::Tx& tx, const std::string& account,
                                           const std::string& region, const std::string& name) {

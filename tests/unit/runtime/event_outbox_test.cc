@@ -18,6 +18,15 @@ std::unique_ptr<store::Store> openOutbox() {
   return db;
 }
 
+OutboxQuery query(const std::string& source, const std::string& account = "",
+                  const std::string& type = "") {
+  OutboxQuery q;
+  q.source = source;
+  q.account = account;
+  q.detail_type = type;
+  return q;
+}
+
 OutboxEvent event(const std::string& source, const std::string& type) {
   OutboxEvent e;
   e.source = source;
@@ -38,12 +47,12 @@ TEST(EventOutbox, CommitsAndRollsBackWithTheProducer) {
   }
   {
     auto tx = db->begin(true);
-    EXPECT_TRUE(listEvents(*tx, {}).empty());
+    EXPECT_TRUE(listEvents(*tx, OutboxQuery{}).empty());
     putEvent(*tx, event("aws.ssm", "Parameter Store Change"));
     tx->commit();
   }
   auto tx = db->begin(false);
-  auto all = listEvents(*tx, {});
+  auto all = listEvents(*tx, OutboxQuery{});
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].source, "aws.ssm");
   EXPECT_EQ(all[0].version, "0");
@@ -60,11 +69,11 @@ TEST(EventOutbox, ListFiltersBySourceTypeAccountAndPosition) {
   auto other = event("aws.ssm", "Parameter Store Policy Action");
   other.account = "444455556666";
   putEvent(*tx, other);
-  EXPECT_EQ(listEvents(*tx, {"aws.ssm"}).size(), 2u);
-  EXPECT_EQ(listEvents(*tx, {"aws.kms"}).size(), 1u);
-  EXPECT_EQ(listEvents(*tx, {"aws.ssm", "444455556666"}).size(), 1u);
-  EXPECT_EQ(listEvents(*tx, {"", "", "Parameter Store Change"}).size(), 1u);
-  auto all = listEvents(*tx, {});
+  EXPECT_EQ(listEvents(*tx, query("aws.ssm")).size(), 2u);
+  EXPECT_EQ(listEvents(*tx, query("aws.kms")).size(), 1u);
+  EXPECT_EQ(listEvents(*tx, query("aws.ssm", "444455556666")).size(), 1u);
+  EXPECT_EQ(listEvents(*tx, query("", "", "Parameter Store Change")).size(), 1u);
+  auto all = listEvents(*tx, OutboxQuery{});
   ASSERT_EQ(all.size(), 3u);
   EXPECT_LT(all[0].seq, all[1].seq);
   OutboxQuery after;
@@ -73,11 +82,11 @@ TEST(EventOutbox, ListFiltersBySourceTypeAccountAndPosition) {
   after.limit = 1;
   EXPECT_EQ(listEvents(*tx, after).size(), 1u);
   clearEvents(*tx, "aws.ssm");
-  auto left = listEvents(*tx, {});
+  auto left = listEvents(*tx, OutboxQuery{});
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].source, "aws.kms");
   clearEvents(*tx);
-  EXPECT_TRUE(listEvents(*tx, {}).empty());
+  EXPECT_TRUE(listEvents(*tx, OutboxQuery{}).empty());
 }
 
 TEST(EventOutbox, EnvelopeIsEventBridges) {

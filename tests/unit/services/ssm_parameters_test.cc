@@ -13,6 +13,7 @@
 #include "runtime/identity.h"
 #include "runtime/invoke.h"
 #include "runtime/services.h"
+#include "services/kms/internal.h"
 #include "services/ssm/internal.h"
 
 namespace citadel::ssm {
@@ -45,7 +46,11 @@ struct World {
   const std::string region = "eu-west-3";
 
   World() {
-    db.migrate(services.migrations());
+    // Naming both services' migrations links their registrations into this test binary.
+    auto m = services.migrations();
+    for (auto& x : kms::migrations()) m.push_back(x);
+    for (auto& x : ssm::migrations()) m.push_back(x);
+    db.migrate(m);  // the store applies each (component, version) once
     services.initServices();
     clearCache();
   }
