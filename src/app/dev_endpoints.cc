@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "protocol/model.h"
+#include "runtime/event_outbox.h"
 
 namespace citadel::app {
 namespace json = boost::json;
@@ -82,6 +83,36 @@ bool DevEndpoints::handle(const HttpRequest& req, HttpResponse& resp) {
   }
   if (p == "/_citadel/time" && req.method == "POST") {
     time(req, resp);
+    return true;
+  }
+  // GET /_citadel/events[?source=aws.ssm&account=..&detail-type=..&after=SEQ]: the service
+  // events waiting in the shared outbox (runtime/event_outbox.h), oldest first, for tests; dev
+  // mode only, like the endpoints above.
+  if (p == "/_citadel/events" && req.method == "GET") {
+    if (!switches_.allow_reset && !switches_.allow_time_travel) {
+      refuse(resp, 403, "AccessDenied", "The event outbox is readable only with --dev.");
+      return true;
+    }
+    runtime::OutboxQuery q;
+    auto param = [&req](const char* name) {
+      const QueryParam* v = req.queryParam(name);
+      return v ? v->value : std::string();
+    };
+    q.source = param("source");
+    q.account = param("account");
+    q.detail_type = param("detail-type");
+    const std::string after = param("after");
+    if (!after.empty() && after.size() < 19 &&
+        after.find_first_not_of("0123456789") == std::string::npos)
+      q.after_seq = std::stoll(after);
+    auto tx = services_.store.begin(false);
+    json::array events;
+    int64_t last = q.after_seq;
+    for (const auto& e : runtime::listEvents(*tx, q)) {
+      events.push_back(json::parse(runtime::eventJson(e)));
+      last = e.seq;
+    }
+    answer(resp, 200, json::object{{"events", std::move(events)}, {"last_seq", last}});
     return true;
   }
   if (p == "/_localstack/health" && (req.method == "GET" || req.method == "HEAD")) {
