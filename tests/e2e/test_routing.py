@@ -34,19 +34,19 @@ class RoutingTest(unittest.TestCase):
         self.assertIn(service, resp.text, resp)
 
     def test_json_service_without_handler_names_the_operation(self):
-        kms = self.s.client("kms")
+        acm = self.s.client("acm")
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            kms.list_keys()
+            acm.list_certificates()
         err = cm.exception.response["Error"]
         self.assertEqual(err["Code"], "NotImplemented")
-        self.assertIn("ListKeys", err["Message"])
-        self.assertIn("kms", err["Message"])
+        self.assertIn("ListCertificates", err["Message"])
+        self.assertIn("acm", err["Message"])
         # The refused call is in the event history, with its error code.
         events = self.s.client("cloudtrail").lookup_events(
-            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListKeys"}])
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListCertificates"}])
         self.assertEqual(len(events["Events"]), 1, events)
         record = json.loads(events["Events"][0]["CloudTrailEvent"])
-        self.assertEqual(record["eventSource"], "kms.amazonaws.com")
+        self.assertEqual(record["eventSource"], "acm.amazonaws.com")
         self.assertEqual(record["errorCode"], "NotImplemented")
 
     def test_cbor_service_is_routed_and_parsed(self):
