@@ -9,10 +9,13 @@ PKGS=(
   libgtest-dev googletest openssl curl
   softhsm2 libp11-kit-dev
   postgresql libpq-dev
+  nodejs npm
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
+  # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package).
+  [ "$p" = npm ] && command -v npm >/dev/null && continue
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
