@@ -5,7 +5,9 @@
 // warm-up it counts statuses and records the latency of every completed request, then prints
 // one JSON object on stdout:
 //   {"requests":..,"seconds":..,"rps":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,
-//    "non_2xx":..,"errors":..,"statuses":{"200":..}}
+//    "non_2xx":..,"errors":..,"statuses":{"200":..},"first_error":".."}
+// where first_error is the status and the start of the body of the first non-2xx response
+// (empty when there was none), so that a run of errors explains itself.
 //
 // Request file framing: for each request, one ASCII line holding the byte length of the
 // request in decimal, then exactly that many bytes (the raw request, head and body), then
@@ -194,6 +196,12 @@ class ResponseParser {
     close_after_ = false;
   }
 
+  /// While set, the start of each non-2xx response's body is appended to `*sink` (up to
+  /// kCaptureLimit bytes in total).
+  void captureErrorsTo(std::string* sink) { capture_ = sink; }
+
+  static constexpr size_t kCaptureLimit = 300;
+
   /// Appends received bytes and advances. Returns kDone, kError, or an in-progress state.
   State feed(std::string& buf) {
     for (;;) {
@@ -213,6 +221,7 @@ class ResponseParser {
         }
         case State::kBody: {
           size_t take = std::min<uint64_t>(remaining_, buf.size());
+          capture(buf, take);
           buf.erase(0, take);
           remaining_ -= take;
           if (remaining_ == 0)
@@ -247,6 +256,7 @@ class ResponseParser {
         }
         case State::kChunkData: {
           size_t take = std::min<uint64_t>(remaining_, buf.size());
+          capture(buf, take);
           buf.erase(0, take);
           remaining_ -= take;
           if (remaining_ == 0)
@@ -273,6 +283,7 @@ class ResponseParser {
           break;
         }
         case State::kUntilClose:
+          capture(buf, buf.size());
           buf.clear();  // body delimited by connection close; finished by onEof()
           return state_;
         case State::kDone:
@@ -296,6 +307,12 @@ class ResponseParser {
   State state() const { return state_; }
 
  private:
+  void capture(const std::string& buf, size_t n) {
+    if (capture_ == nullptr || (status_ >= 200 && status_ < 300)) return;
+    size_t room = kCaptureLimit > capture_->size() ? kCaptureLimit - capture_->size() : 0;
+    capture_->append(buf, 0, std::min(n, room));
+  }
+
   bool parseHead(std::string_view head) {
     size_t eol = head.find("\r\n");
     std::string_view status_line = head.substr(0, eol);
@@ -346,6 +363,7 @@ class ResponseParser {
   int status_ = 0;
   uint64_t remaining_ = 0;
   bool close_after_ = false;
+  std::string* capture_ = nullptr;
 };
 
 /// Results gathered by one worker thread.
@@ -354,6 +372,7 @@ struct Stats {
   std::map<int, uint64_t> statuses;
   uint64_t non_2xx = 0;
   uint64_t errors = 0;
+  std::string first_error;  ///< "<status> <body start>" of the first non-2xx response
 };
 
 /// One keep-alive connection with at most one request outstanding.
@@ -367,6 +386,7 @@ struct Conn {
   Clock::time_point started;
   Clock::time_point connect_started;
   std::string rbuf;
+  std::string error_body;  // start of a non-2xx body, while no error has been sampled yet
   ResponseParser parser;
 };
 
@@ -523,6 +543,8 @@ class Worker {
     c.sent = 0;
     c.in_flight = true;
     c.parser.reset();
+    c.error_body.clear();
+    c.parser.captureErrorsTo(stats_.first_error.empty() ? &c.error_body : nullptr);
     // A request that needed a new connection (the server closed the last one) is charged
     // the connect, as a real client would be.
     c.started = c.fresh ? c.connect_started : Clock::now();
@@ -610,7 +632,11 @@ class Worker {
     stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
     int status = c.parser.status();
     ++stats_.statuses[status];
-    if (status < 200 || status >= 300) ++stats_.non_2xx;
+    if (status < 200 || status >= 300) {
+      ++stats_.non_2xx;
+      if (stats_.first_error.empty())
+        stats_.first_error = std::to_string(status) + " " + c.error_body;
+    }
   }
 
   void complete(size_t i) {
@@ -639,6 +665,24 @@ class Worker {
   Clock::time_point last_reconnect_{};
   Clock::time_point last_timeout_scan_{};
 };
+
+/// The body of a JSON string literal holding `text` (control and non-ASCII bytes as \u00XX).
+std::string jsonEscape(const std::string& text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch >= 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof(esc), "\\u%04x", ch);
+      out += esc;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
 
 double percentileMs(const std::vector<uint32_t>& sorted, double p) {
   if (sorted.empty()) return 0.0;
@@ -696,6 +740,7 @@ int main(int argc, char** argv) {
     for (auto& [k, v] : s.statuses) total.statuses[k] += v;
     total.non_2xx += s.non_2xx;
     total.errors += s.errors;
+    if (total.first_error.empty()) total.first_error = s.first_error;
   }
   std::sort(total.latencies_us.begin(), total.latencies_us.end());
   double seconds = opt.duration_s;
@@ -712,11 +757,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
       "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"non_2xx\":%llu,\"errors\":%llu,\"connections\":%d,"
-      "\"statuses\":{%s}}\n",
+      "\"statuses\":{%s},\"first_error\":\"%s\"}\n",
       static_cast<unsigned long long>(count), seconds, rps, percentileMs(total.latencies_us, 50),
       percentileMs(total.latencies_us, 90), percentileMs(total.latencies_us, 99),
       total.latencies_us.empty() ? 0.0 : total.latencies_us.back() / 1000.0,
       static_cast<unsigned long long>(total.non_2xx), static_cast<unsigned long long>(total.errors),
-      opt.connections, statuses.c_str());
+      opt.connections, statuses.c_str(), jsonEscape(total.first_error).c_str());
   return 0;
 }

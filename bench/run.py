@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """Side-by-side load test: citadel vs moto, on the same botocore-signed requests.
 
-For each scenario this script captures the request a real botocore client would send
-(same headers, User-Agent, Content-Type, body), re-signs a fresh batch of it with
-botocore's SigV4Auth for each target (only Host and the signature differ), writes the raw
-HTTP/1.1 bytes for bench/loadgen, runs loadgen against moto and then citadel, and prints a
-Markdown table with the citadel/moto throughput ratio. It also measures citadel's start-up
-time and idle resident memory.
+For each scenario this script creates the state it needs on both servers (KMS keys behind
+the same aliases, a secret, a SecureString parameter, through ordinary botocore calls),
+captures the request a real botocore client would send for the operation (same headers,
+User-Agent, Content-Type, JSON 1.1 / query body), re-signs a fresh batch of it with botocore's
+SigV4Auth for each target right before each run (only Host, per-server values such as a
+ciphertext, and the signature differ), writes the raw HTTP/1.1 bytes for bench/loadgen, runs
+loadgen against moto and then citadel at each connection count, and prints a Markdown table
+with the citadel/moto throughput ratio and the issue targets. It also measures citadel's
+start-up time and idle resident memory.
+
+Requests are signed by an IAM user created on citadel with an identity policy (so SigV4,
+IAM evaluation and CloudTrail recording all run on every citadel request); moto accepts the
+same signatures without checking them.
 
 Usage:
   python3 bench/run.py --citadel build/citadel --loadgen build/loadgen \
-      [--connections 32] [--duration 10] [--scenarios a,b] [--json [FILE]]
+      [--only kms,secretsmanager] [--scenarios a,b] [--citadel-connections 1,32] \
+      [--moto-connections 1] [--duration 10] [--moto-duration 4] [--json [FILE]]
 
 Add a scenario with one entry in SCENARIOS below.
 """
@@ -37,6 +45,7 @@ from urllib.parse import urlsplit
 
 import botocore.auth
 import botocore.config
+import botocore.exceptions
 import botocore.session
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -49,10 +58,78 @@ ACCOUNT_ID = "123456789012"
 ACCESS_KEY_ID = "AKIABENCHROOT0000001"
 SECRET_ACCESS_KEY = "benchSecretKey0000000000000000000000000a"
 
+# Identity used to sign the measured requests: an IAM user created on citadel at start-up
+# (see create_bench_user); moto does not check signatures, so it gets the same bytes.
+BENCH_USER = "bench-user"
+BENCH_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "Kms", "Effect": "Allow",
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:Sign"],
+         "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/*"},
+        {"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:bench/*"},
+        {"Sid": "Parameters", "Effect": "Allow", "Action": "ssm:GetParameter",
+         "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/bench/*"},
+        {"Sid": "Trail", "Effect": "Allow", "Action": "cloudtrail:LookupEvents", "Resource": "*"},
+        {"Sid": "NoKeyAdmin", "Effect": "Deny",
+         "Action": ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"],
+         "Resource": "*"},
+    ],
+}
+
+SYMMETRIC_ALIAS = "alias/bench-symmetric"
+P256_ALIAS = "alias/bench-ecc-p256"
+SECRET_NAME = "bench/database"
+PARAMETER_NAME = "/bench/app/db-password"
+# Deterministic payloads: the same bytes go to both servers.
+PLAINTEXT_1K = bytes((i * 7 + 3) % 256 for i in range(1024))
+SIGN_MESSAGE = bytes((i * 13 + 1) % 256 for i in range(256))
+SECRET_VALUE = json.dumps({"username": "app", "password": "x" * 32, "host": "db.internal",
+                           "port": 5432})
+
+
+def fixture_kms(client_for, state: dict[str, Any]) -> None:
+    """A symmetric key and an ECC_NIST_P256 signing key behind fixed aliases, and one
+    ciphertext of the 1 KiB plaintext (per server: each has its own key material)."""
+    kms = client_for("kms")
+    sym = kms.create_key(Description="bench symmetric")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=SYMMETRIC_ALIAS, TargetKeyId=sym)
+    p256 = kms.create_key(Description="bench p256", KeySpec="ECC_NIST_P256",
+                          KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=P256_ALIAS, TargetKeyId=p256)
+    state["ciphertext_1k"] = kms.encrypt(KeyId=SYMMETRIC_ALIAS,
+                                         Plaintext=PLAINTEXT_1K)["CiphertextBlob"]
+
+
+def fixture_secret(client_for, state: dict[str, Any]) -> None:
+    """A secret under the account's aws/secretsmanager key."""
+    client_for("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=SECRET_VALUE)
+
+
+def fixture_parameter(client_for, state: dict[str, Any]) -> None:
+    """A SecureString parameter under the account's aws/ssm key."""
+    client_for("ssm").put_parameter(Name=PARAMETER_NAME, Type="SecureString",
+                                    Value="correct horse battery staple")
+
+
+def fixture_trail_events(client_for, state: dict[str, Any]) -> None:
+    """GetCallerIdentity calls leave CloudTrail management events to look up."""
+    sts = client_for("sts")
+    for _ in range(300):
+        sts.get_caller_identity()
+
+
+FIXTURES = {"kms": fixture_kms, "secret": fixture_secret, "parameter": fixture_parameter,
+            "trail-events": fixture_trail_events}
+
 # One entry per scenario. Keys:
-#   service, operation, params   the call a real client makes (botocore names)
-#   setup (optional)             calls made once on each server before the run, to create
-#                                state: {"service", "operation", "params", "count"}
+#   service, operation   the call a real client makes (botocore names)
+#   params               its parameters, or a function of the server's fixture state (for
+#                        values that differ per server, e.g. a ciphertext)
+#   fixtures (optional)  names in FIXTURES to create once per server before the run
+#   target_rps (optional) the issue's citadel req/s target at 32 connections
+#   target_ratio (optional) the issue's citadel/moto req/s target
 SCENARIOS: dict[str, dict[str, Any]] = {
     "sts-get-caller-identity": {
         "service": "sts",
@@ -63,8 +140,52 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "service": "cloudtrail",
         "operation": "LookupEvents",
         "params": {"MaxResults": 50},
-        # GetCallerIdentity calls leave CloudTrail management events to look up.
-        "setup": {"service": "sts", "operation": "GetCallerIdentity", "params": {}, "count": 300},
+        "fixtures": ["trail-events"],
+    },
+    "kms-encrypt-1k": {
+        "service": "kms",
+        "operation": "Encrypt",
+        "params": {"KeyId": SYMMETRIC_ALIAS, "Plaintext": PLAINTEXT_1K},
+        "fixtures": ["kms"],
+        "target_rps": 15000,
+        "target_ratio": 30,
+    },
+    "kms-decrypt-1k": {
+        "service": "kms",
+        "operation": "Decrypt",
+        "params": lambda st: {"CiphertextBlob": st["ciphertext_1k"]},
+        "fixtures": ["kms"],
+        "target_ratio": 30,
+    },
+    "kms-generate-data-key": {
+        "service": "kms",
+        "operation": "GenerateDataKey",
+        "params": {"KeyId": SYMMETRIC_ALIAS, "KeySpec": "AES_256"},
+        "fixtures": ["kms"],
+        "target_ratio": 30,
+    },
+    "kms-sign-ecc-p256": {
+        "service": "kms",
+        "operation": "Sign",
+        "params": {"KeyId": P256_ALIAS, "Message": SIGN_MESSAGE, "MessageType": "RAW",
+                   "SigningAlgorithm": "ECDSA_SHA_256"},
+        "fixtures": ["kms"],
+        "target_ratio": 30,
+    },
+    "secretsmanager-get-secret-value": {
+        "service": "secretsmanager",
+        "operation": "GetSecretValue",
+        "params": {"SecretId": SECRET_NAME},
+        "fixtures": ["secret"],
+        "target_rps": 10000,
+        "target_ratio": 30,
+    },
+    "ssm-get-parameter-secure": {
+        "service": "ssm",
+        "operation": "GetParameter",
+        "params": {"Name": PARAMETER_NAME, "WithDecryption": True},
+        "fixtures": ["parameter"],
+        "target_ratio": 30,
     },
 }
 
@@ -84,13 +205,13 @@ class _Captured(Exception):
         self.request = request
 
 
-def _client(session, service: str, endpoint: str):
+def _client(session, service: str, endpoint: str, creds: Credentials | None = None):
     return session.create_client(
         service,
         region_name=REGION,
         endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
+        aws_access_key_id=creds.access_key if creds else ACCESS_KEY_ID,
+        aws_secret_access_key=creds.secret_key if creds else SECRET_ACCESS_KEY,
         config=botocore.config.Config(retries={"max_attempts": 0}),
     )
 
@@ -103,17 +224,17 @@ def _call(client, operation: str, params: dict[str, Any]):
 class Template:
     """The request a real botocore client sends for one operation, minus what varies."""
 
-    def __init__(self, scenario: dict[str, Any]):
+    def __init__(self, service: str, operation: str, params: dict[str, Any]):
         session = botocore.session.get_session()
         # The endpoint here is a placeholder: nothing is sent, before-send stops the client.
-        client = _client(session, scenario["service"], "http://127.0.0.1:9")
+        client = _client(session, service, "http://127.0.0.1:9")
 
         def stop(request, **_):
             raise _Captured(request)
 
         client.meta.events.register_first("before-send", stop)
         try:
-            _call(client, scenario["operation"], scenario["params"])
+            _call(client, operation, params)
         except _Captured as c:
             req = c.request
         else:  # pragma: no cover - botocore always sends
@@ -131,28 +252,26 @@ class Template:
         self.signing_name = client.meta.service_model.signing_name
         self.region = client.meta.region_name
 
-    def sign_batch(self, targets: list[str], count: int) -> dict[str, list[bytes]]:
-        """Signs `count` requests for each host:port in `targets`, sharing one timestamp and
-        the per-request invocation ids, so requests differ only by Host and signature."""
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        creds = Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
-        ids = [str(uuid.uuid4()) for _ in range(count)]
-        out: dict[str, list[bytes]] = {t: [] for t in targets}
+    def sign(self, target: str, creds: Credentials, now: datetime.datetime,
+             ids: list[str]) -> list[bytes]:
+        """Signs one request per invocation id in `ids` for host:port `target` at time `now`.
+        With the same `now` and `ids`, two targets get requests that differ only by Host,
+        per-server parameters and the signature."""
+        out: list[bytes] = []
         with _frozen_signing_clock(now):
-            for target in targets:
-                signer = botocore.auth.SigV4Auth(creds, self.signing_name, self.region)
-                for i in range(count):
-                    req = AWSRequest(method=self.method, url=f"http://{target}{self.path}",
-                                     data=self.body, headers=dict(self.headers))
-                    signer.add_auth(req)
-                    prepared = req.prepare()
-                    trailing = []
-                    for name in self.trailing:
-                        if name.lower() == "amz-sdk-invocation-id":
-                            trailing.append((name, ids[i]))
-                        elif name.lower() == "amz-sdk-request":
-                            trailing.append((name, "attempt=1"))
-                    out[target].append(self._wire(target, prepared, trailing))
+            signer = botocore.auth.SigV4Auth(creds, self.signing_name, self.region)
+            for invocation_id in ids:
+                req = AWSRequest(method=self.method, url=f"http://{target}{self.path}",
+                                 data=self.body, headers=dict(self.headers))
+                signer.add_auth(req)
+                prepared = req.prepare()
+                trailing = []
+                for name in self.trailing:
+                    if name.lower() == "amz-sdk-invocation-id":
+                        trailing.append((name, invocation_id))
+                    elif name.lower() == "amz-sdk-request":
+                        trailing.append((name, "attempt=1"))
+                out.append(self._wire(target, prepared, trailing))
         return out
 
     def _wire(self, target: str, prepared, trailing) -> bytes:
@@ -254,6 +373,8 @@ class Server:
                  cleanup: str | None = None):
         self.name, self.proc, self.host, self.port = name, proc, host, port
         self.cleanup = cleanup
+        self.state: dict[str, Any] = {}  # fixture outputs (e.g. a ciphertext)
+        self.fixtures_done: set[str] = set()
 
     @property
     def target(self) -> str:
@@ -352,35 +473,65 @@ def measure_citadel_startup(binary: str, runs: int) -> list[float]:
 # --- running ------------------------------------------------------------------------------
 
 
-def run_setup(server: Server, setup: dict[str, Any]) -> None:
-    session = botocore.session.get_session()
-    client = _client(session, setup["service"], server.endpoint)
-    for _ in range(setup.get("count", 1)):
-        _call(client, setup["operation"], setup.get("params", {}))
+def root_client(server: Server, service: str):
+    return _client(botocore.session.get_session(), service, server.endpoint)
 
 
-def run_loadgen(args, server: Server, requests: list[bytes], workdir: str, tag: str) -> dict:
+def ensure_fixtures(server: Server, names: list[str], log) -> None:
+    """Creates the named fixtures on `server` once (with the root credentials)."""
+    for name in names:
+        if name in server.fixtures_done:
+            continue
+        log(f"  fixture {name} on {server.name}...")
+        FIXTURES[name](lambda service: root_client(server, service), server.state)
+        server.fixtures_done.add(name)
+
+
+def create_bench_user(server: Server) -> Credentials:
+    """An IAM user with BENCH_POLICY inline and an access key; returns its credentials."""
+    iam = root_client(server, "iam")
+    iam.create_user(UserName=BENCH_USER)
+    iam.put_user_policy(UserName=BENCH_USER, PolicyName="bench",
+                        PolicyDocument=json.dumps(BENCH_POLICY))
+    key = iam.create_access_key(UserName=BENCH_USER)["AccessKey"]
+    creds = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    # Make sure the new key signs and is known before measuring with it.
+    sts = _client(botocore.session.get_session(), "sts", server.endpoint, creds)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            arn = sts.get_caller_identity()["Arn"]
+            if not arn.endswith(f":user/{BENCH_USER}"):
+                raise RuntimeError(f"bench user key signs as {arn}")
+            return creds
+        except botocore.exceptions.ClientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def run_loadgen(args, server: Server, requests: list[bytes], connections: int, duration: float,
+                warmup: float, workdir: str, tag: str) -> dict:
     path = os.path.join(workdir, f"{tag}.req")
     write_requests(path, requests)
     cmd = [args.loadgen, "--host", server.host, "--port", str(server.port), "--requests", path,
-           "--connections", str(args.connections), "--duration", str(args.duration),
-           "--warmup", str(args.warmup), "--threads", str(args.threads)]
+           "--connections", str(connections), "--duration", str(duration),
+           "--warmup", str(warmup), "--threads", str(args.threads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         timeout=args.duration + args.warmup + 60)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def fmt_ratio(c: dict | None, m: dict | None) -> str:
-    if not c or not m:
-        return "—"
-    if not usable(c) or not usable(m) or m["rps"] <= 0:
-        return "n/a"
-    return f"{c['rps'] / m['rps']:.2f}×"
+                         timeout=duration + warmup + 60)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["server"] = server.name
+    return result
 
 
 def usable(r: dict) -> bool:
     """A run counts for a ratio only if most answers were 2xx."""
     return r["requests"] > 0 and r["non_2xx"] + r["errors"] <= 0.01 * r["requests"]
+
+
+def best_usable(runs: list[dict]) -> dict | None:
+    ok = [r for r in runs if usable(r)]
+    return max(ok, key=lambda r: r["rps"]) if ok else None
 
 
 def notes(r: dict) -> str:
@@ -391,41 +542,86 @@ def notes(r: dict) -> str:
         parts.append(f"non-2xx {r['non_2xx']} ({codes})")
     if r["errors"]:
         parts.append(f"errors {r['errors']}")
+    if r.get("first_error"):
+        parts.append(f"first: {r['first_error'][:160]!r}")
     return "; ".join(parts)
+
+
+def select_scenarios(args, ap) -> list[str]:
+    names = [s for s in args.scenarios.split(",") if s] if args.scenarios else list(SCENARIOS)
+    unknown = [s for s in names if s not in SCENARIOS]
+    if unknown:
+        ap.error(f"unknown scenario(s): {', '.join(unknown)}")
+    if args.only:
+        wanted = [w for w in args.only.split(",") if w]
+        names = [n for n in names
+                 if any(n == w or n.startswith(w + "-") or SCENARIOS[n]["service"] == w
+                        for w in wanted)]
+        if not names:
+            ap.error(f"--only {args.only} matches no scenario")
+    return names
+
+
+def int_list(text: str) -> list[int]:
+    out = [int(x) for x in text.split(",") if x.strip()]
+    if not out or any(x < 1 for x in out):
+        raise argparse.ArgumentTypeError("expected comma-separated positive integers")
+    return out
+
+
+def load_average() -> list[float] | None:
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except (OSError, ValueError):
+        return None
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--citadel", required=True, help="path to the citadel binary")
     ap.add_argument("--loadgen", required=True, help="path to the loadgen binary")
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    ap.add_argument("--citadel-connections", type=int_list, default=[1, 32],
+                    help="connection counts for citadel runs (default 1,32)")
+    ap.add_argument("--moto-connections", type=int_list, default=[1],
+                    help="connection counts for moto runs (default 1)")
+    ap.add_argument("--duration", type=float, default=10.0,
+                    help="measured seconds per citadel run")
+    ap.add_argument("--moto-duration", type=float, default=4.0,
+                    help="measured seconds per moto run (moto is slow; a few seconds is stable)")
     ap.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each run")
     ap.add_argument("--threads", type=int, default=1, help="loadgen threads")
     ap.add_argument("--batch", type=int, default=256, help="distinct signed requests per run")
     ap.add_argument("--startup-runs", type=int, default=5)
+    ap.add_argument("--credentials", choices=("iam-user", "root"), default="iam-user",
+                    help="sign with an IAM user and its policy (default) or the account root")
+    ap.add_argument("--no-moto", action="store_true", help="citadel runs only")
     ap.add_argument("--fresh-servers", action="store_true",
                     help="restart both servers with empty state before each scenario (by "
                          "default state, e.g. CloudTrail events, accumulates across scenarios)")
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+    ap.add_argument("--scenarios", default=None,
                     help=f"comma-separated; known: {', '.join(SCENARIOS)}")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated service names or name prefixes, e.g. kms or "
+                         "kms,secretsmanager,ssm")
     ap.add_argument("--json", nargs="?", const="-", metavar="FILE",
                     help="also emit results as JSON (to stdout after the table, or to FILE)")
     args = ap.parse_args()
 
-    names = [s for s in args.scenarios.split(",") if s]
-    unknown = [s for s in names if s not in SCENARIOS]
-    if unknown:
-        ap.error(f"unknown scenario(s): {', '.join(unknown)}")
+    names = select_scenarios(args, ap)
     for exe in (args.citadel, args.loadgen):
         if not os.access(exe, os.X_OK):
             ap.error(f"not executable: {exe}")
 
     results: dict[str, Any] = {
-        "config": {"connections": args.connections, "duration_s": args.duration,
+        "config": {"citadel_connections": args.citadel_connections,
+                   "moto_connections": [] if args.no_moto else args.moto_connections,
+                   "duration_s": args.duration, "moto_duration_s": args.moto_duration,
                    "warmup_s": args.warmup, "loadgen_threads": args.threads,
                    "batch": args.batch, "cpus": os.cpu_count(),
-                   "fresh_servers": args.fresh_servers},
+                   "credentials": args.credentials, "fresh_servers": args.fresh_servers,
+                   "command": " ".join(["python3", *sys.argv])},
+        "load_average": {"start": load_average()},
         "scenarios": [],
     }
 
@@ -440,49 +636,75 @@ def main() -> int:
 
     workdir = tempfile.mkdtemp(prefix="citadel-bench-req-")
     moto = citadel = None
+    creds = Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+
+    def start_servers():
+        nonlocal moto, citadel, creds
+        moto = None if args.no_moto else start_moto()
+        citadel = start_citadel(args.citadel)
+        if args.credentials == "iam-user":
+            creds = create_bench_user(citadel)
+
     try:
         log("starting moto and citadel...")
-        moto = start_moto()
-        citadel = start_citadel(args.citadel)
+        start_servers()
         time.sleep(1.0)
-        rss_start = {"citadel": rss_kib(citadel.proc.pid), "moto": rss_kib(moto.proc.pid)}
+        rss_start = {"citadel": rss_kib(citadel.proc.pid),
+                     "moto": rss_kib(moto.proc.pid) if moto else None}
         for index, name in enumerate(names):
             sc = SCENARIOS[name]
             if args.fresh_servers and index > 0:
                 log(f"[{name}] restarting moto and citadel with empty state...")
-                moto.stop()
-                citadel.stop()
+                for srv in (moto, citadel):
+                    if srv:
+                        srv.stop()
                 moto = citadel = None
-                moto = start_moto()
-                citadel = start_citadel(args.citadel)
-            servers = [moto, citadel]  # moto first, then citadel
-            if "setup" in sc:
-                for srv in servers:
-                    log(f"[{name}] setup on {srv.name}...")
-                    try:
-                        run_setup(srv, sc["setup"])
-                    except Exception as e:  # a peer lacking the setup call is reported, not fatal
-                        log(f"[{name}] setup on {srv.name} failed: {e}")
-            template = Template(sc)
-            row: dict[str, Any] = {"scenario": name, "results": {}}
+                start_servers()
+            servers = [srv for srv in (moto, citadel) if srv]  # moto first, then citadel
             for srv in servers:
-                # Fresh batch right before each run keeps X-Amz-Date inside the 15-minute window.
-                batch = template.sign_batch([moto.target, citadel.target], args.batch)
-                log(f"[{name}] loadgen against {srv.name}...")
-                row["results"][srv.name] = run_loadgen(args, srv, batch[srv.target], workdir,
-                                                       f"{name}-{srv.name}")
-            c, m = row["results"].get("citadel"), row["results"].get("moto")
-            row["ratio"] = (round(c["rps"] / m["rps"], 3)
-                            if c and m and usable(c) and usable(m) and m["rps"] > 0 else None)
+                ensure_fixtures(srv, sc.get("fixtures", []), log)
+            templates = {}
+            for srv in servers:
+                params = sc["params"](srv.state) if callable(sc["params"]) else sc["params"]
+                templates[srv.name] = Template(sc["service"], sc["operation"], params)
+            row: dict[str, Any] = {"scenario": name, "operation": sc["operation"],
+                                   "runs": [], "load_average": load_average()}
+            plan = [(moto, c, args.moto_duration) for c in args.moto_connections if moto]
+            plan += [(citadel, c, args.duration) for c in args.citadel_connections]
+            signed_at = None
+            for srv, conns, duration in plan:
+                # All runs of a scenario share one timestamp and one set of invocation ids (the
+                # bytes differ only by Host, per-server values and the signature) unless it is
+                # older than 5 minutes: then a fresh set keeps X-Amz-Date well inside AWS's
+                # 15-minute window for the whole run.
+                if signed_at is None or time.monotonic() - signed_at > 300 - duration:
+                    signed_at = time.monotonic()
+                    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                    ids = [str(uuid.uuid4()) for _ in range(args.batch)]
+                batch = templates[srv.name].sign(srv.target, creds, now, ids)
+                log(f"[{name}] loadgen against {srv.name}, {conns} connection(s)...")
+                r = run_loadgen(args, srv, batch, conns, duration, args.warmup, workdir,
+                                f"{name}-{srv.name}-{conns}")
+                row["runs"].append(r)
+                if r["non_2xx"] or r["errors"]:
+                    log(f"[{name}] {srv.name}: {notes(r)}")
+            m = best_usable([r for r in row["runs"] if r["server"] == "moto"])
+            for r in row["runs"]:
+                r["ratio"] = (round(r["rps"] / m["rps"], 2)
+                              if r["server"] == "citadel" and m and usable(r) else None)
+            row["target_rps"] = sc.get("target_rps")
+            row["target_ratio"] = sc.get("target_ratio")
             results["scenarios"].append(row)
         time.sleep(1.0)
-        rss_end = {"citadel": rss_kib(citadel.proc.pid), "moto": rss_kib(moto.proc.pid)}
+        rss_end = {"citadel": rss_kib(citadel.proc.pid),
+                   "moto": rss_kib(moto.proc.pid) if moto else None}
         results["idle_rss_kib"] = {"after_start": rss_start, "after_scenarios": rss_end}
     finally:
         for srv in (citadel, moto):
             if srv:
                 srv.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    results["load_average"]["end"] = load_average()
 
     print_report(results)
     if args.json == "-":
@@ -495,20 +717,38 @@ def main() -> int:
 
 def print_report(results: dict[str, Any]) -> None:
     cfg = results["config"]
-    print(f"Load: {cfg['connections']} keep-alive connections, {cfg['duration_s']:g} s measured "
-          f"after {cfg['warmup_s']:g} s warm-up, {cfg['cpus']} CPUs shared with the load "
-          f"generator.\n")
-    print("| scenario | server | req/s | p50 ms | p99 ms | ratio (citadel/moto req/s) | notes |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    la = results["load_average"]
+
+    def fmt_la(v):
+        return " / ".join(f"{x:.2f}" for x in v) if v else "?"
+
+    print(f"Command: {cfg['command']}")
+    print(f"Load average (1/5/15 min) at start: {fmt_la(la.get('start'))}; at end: "
+          f"{fmt_la(la.get('end'))}; {cfg['cpus']} CPUs shared with the load generator.")
+    print(f"citadel: {cfg['duration_s']:g} s measured per run, moto: {cfg['moto_duration_s']:g} s, "
+          f"each after {cfg['warmup_s']:g} s warm-up; keep-alive connections, one request in "
+          f"flight per connection; signed by {'an IAM user with an identity policy' if cfg['credentials'] == 'iam-user' else 'the account root'}.\n")
+    print("| scenario | server | conns | req/s | p50 ms | p99 ms | × moto | target | load (1 min) "
+          "| notes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
     for row in results["scenarios"]:
-        m, c = row["results"].get("moto"), row["results"].get("citadel")
-        for name, r in (("moto", m), ("citadel", c)):
-            if not r:
-                continue
-            ratio = fmt_ratio(c, m) if name == "citadel" else ""
-            print(f"| {row['scenario']} | {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | "
-                  f"{r['p99_ms']:.2f} | {ratio} | {notes(r)} |")
+        load1 = f"{row['load_average'][0]:.1f}" if row.get("load_average") else ""
+        for r in row["runs"]:
+            ratio = f"{r['ratio']:.1f}×" if r.get("ratio") is not None else (
+                "n/a" if r["server"] == "citadel" else "")
+            target = []
+            if r["server"] == "citadel" and r["connections"] == 32 and row.get("target_rps"):
+                ok = usable(r) and r["rps"] >= row["target_rps"]
+                target.append(f"≥ {row['target_rps']:,} req/s: {'met' if ok else 'NOT met'}")
+            if r["server"] == "citadel" and row.get("target_ratio") and r.get("ratio") is not None:
+                ok = r["ratio"] >= row["target_ratio"]
+                target.append(f"≥ {row['target_ratio']}×: {'met' if ok else 'not met'}")
+            print(f"| {row['scenario']} | {r['server']} | {r['connections']} | {r['rps']:,.0f} | "
+                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio} | {'; '.join(target)} | "
+                  f"{load1} | {notes(r)} |")
     print()
+    print("× moto = citadel req/s ÷ moto's best req/s (moto at its connection counts) on the "
+          "same requests.")
     st = results.get("citadel_startup_ms", {})
     if st.get("runs"):
         print(f"citadel start-up (process start → first 200 from /_citadel/health, empty data "
@@ -528,6 +768,7 @@ def print_report(results: dict[str, Any]) -> None:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+    except (RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired,
+            botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         print(f"bench: {e}", file=sys.stderr)
         sys.exit(1)

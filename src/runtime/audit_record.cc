@@ -5,6 +5,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "protocol/protocol.h"
+#include "runtime/registry.h"
 #include "runtime/services.h"
 
 namespace citadel::runtime {
@@ -16,6 +17,15 @@ json::value viewOrNull(const protocol::Shape* shape, const json::value* doc) {
   json::value v = protocol::toCloudTrailView(shape, *doc);
   if (v.is_object() && v.as_object().empty()) return nullptr;
   return v;
+}
+
+/// The registry's declaration of the request's operation, or nullptr.
+const OperationSpec* operationSpec(const RequestContext& ctx) {
+  if (!ctx.services) return nullptr;
+  const ServiceSpec* service = ctx.services->service(ctx.service);
+  if (!service) return nullptr;
+  auto it = service->operations.find(ctx.operation);
+  return it == service->operations.end() ? nullptr : &it->second;
 }
 }  // namespace
 
@@ -93,8 +103,13 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
     if (v.is_null()) to += "null";
     else to += json::serialize(v);
   };
-  view(r.key("requestParameters"),
-       op ? viewOrNull(op->input, input) : json::value(nullptr));
+  json::value params = op ? viewOrNull(op->input, input) : json::value(nullptr);
+  if (const OperationSpec* spec = operationSpec(ctx); spec && spec->audit_request && input) {
+    if (!params.is_object()) params = json::object();
+    spec->audit_request(ctx, *input, params.as_object());
+    if (params.as_object().empty()) params = nullptr;
+  }
+  view(r.key("requestParameters"), params);
   view(r.key("responseElements"),
        (op && !error && !ctx.read_only && !ctx.omit_response_elements)
            ? viewOrNull(op->output, output)

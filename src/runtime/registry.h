@@ -72,6 +72,14 @@ struct OperationSpec {
   bool authorize = true;
   /// Service condition keys and resource policy for the authorization (empty = none).
   AuthInputsFn auth_inputs;
+  /// Adjusts the CloudTrail requestParameters after the model's view of the input was made
+  /// (members AWS leaves out of its records or always prints, e.g. KMS's Plaintext and
+  /// encryptionAlgorithm). `request_parameters` is an empty object when the view had nothing;
+  /// an object left empty is recorded as null. Called for successes and failures alike.
+  /// Empty = the view as is.
+  std::function<void(const RequestContext&, const boost::json::value& input,
+                     boost::json::object& request_parameters)>
+      audit_request;
 };
 
 /// Throttling quota: one token bucket per quota, off unless configuration enables it.

@@ -583,4 +583,49 @@ Result<json::value> getParametersForImport(RequestContext&, const json::value&);
 Result<json::value> importKeyMaterial(RequestContext&, const json::value&);
 Result<json::value> deleteImportedKeyMaterial(RequestContext&, const json::value&);
 
+// ---------------------------------------------------------------------------------------
+// Asymmetric, HMAC and key-agreement keys (asymmetric.cc, mac.cc)
+
+/// Registers the material generators of the RSA, ECC, SM2 and HMAC specs and marks them
+/// implemented (idempotent; called from the service's init).
+void registerAsymmetricSpecs();
+/// True for an asymmetric ENCRYPT_DECRYPT key (RSAES_OAEP_* / SM2PKE; the ciphertext is the raw
+/// RSA/SM2 ciphertext, not a citadel blob).
+bool asymmetricEncryption(const KeyRecord& k);
+/// InvalidKeyUsageException "<arn> key usage is X which is not valid for <operation>." unless
+/// the key's usage is `usage`.
+Result<void> requireKeyUsage(const KeyRecord& k, std::string_view usage,
+                             std::string_view operation);
+/// Bytes produced by an asymmetric encryption or decryption and the algorithm used.
+struct AsymmetricCrypt {
+  std::string bytes;      ///< ciphertext, or plaintext (secret: the caller wipes it)
+  std::string algorithm;  ///< "RSAES_OAEP_SHA_256" ...
+};
+/// Encrypts with an asymmetric ENCRYPT_DECRYPT key (empty algorithm = SYMMETRIC_DEFAULT, which
+/// answers AWS's InvalidKeyUsageException "Algorithm ... is incompatible with key spec ...").
+Result<AsymmetricCrypt> asymmetricEncryptWith(RequestContext& ctx, const CachedKey& key,
+                                              std::string_view algorithm,
+                                              std::string_view plaintext);
+/// Decrypts a raw RSA/SM2 ciphertext with an asymmetric key (InvalidCiphertextException).
+Result<AsymmetricCrypt> asymmetricDecryptWith(RequestContext& ctx, const CachedKey& key,
+                                              std::string_view algorithm,
+                                              std::string_view ciphertext);
+/// Encrypt's answer for an asymmetric key (key state and usage already checked).
+Result<json::value> asymmetricEncrypt(RequestContext& ctx, const CachedKey& key,
+                                      const json::value& in);
+/// The KMS hook on CloudTrail requestParameters (OperationSpec::audit_request): drops Plaintext
+/// and Message, prints encryptionAlgorithm / messageType defaults as AWS does.
+void auditRequestParameters(const RequestContext& ctx, const json::value& input,
+                            json::object& params);
+
+// Handlers (asymmetric.cc, mac.cc).
+Result<json::value> sign(RequestContext&, const json::value&);
+Result<json::value> verify(RequestContext&, const json::value&);
+Result<json::value> getPublicKey(RequestContext&, const json::value&);
+Result<json::value> generateDataKeyPair(RequestContext&, const json::value&);
+Result<json::value> generateDataKeyPairWithoutPlaintext(RequestContext&, const json::value&);
+Result<json::value> deriveSharedSecret(RequestContext&, const json::value&);
+Result<json::value> generateMac(RequestContext&, const json::value&);
+Result<json::value> verifyMac(RequestContext&, const json::value&);
+
 }  // namespace citadel::kms

@@ -74,6 +74,7 @@ runtime::ServiceSpec makeKms() {
     spec.handler = std::move(h);
     spec.read_only = read_only;
     spec.resources = std::move(resources);
+    spec.audit_request = auditRequestParameters;
     s.operations[name] = std::move(spec);
   };
   runtime::ResourceFn by_key = keyIdResource;
@@ -123,6 +124,14 @@ runtime::ServiceSpec makeKms() {
   op("GetParametersForImport", getParametersForImport, false, by_key);
   op("ImportKeyMaterial", importKeyMaterial, false, by_key);
   op("DeleteImportedKeyMaterial", deleteImportedKeyMaterial, false, by_key);
+  op("Sign", sign, true, by_key);
+  op("Verify", verify, true, by_key);
+  op("GetPublicKey", getPublicKey, true, by_key);
+  op("GenerateDataKeyPair", generateDataKeyPair, true, by_key);
+  op("GenerateDataKeyPairWithoutPlaintext", generateDataKeyPairWithoutPlaintext, true, by_key);
+  op("DeriveSharedSecret", deriveSharedSecret, true, by_key);
+  op("GenerateMac", generateMac, true, by_key);
+  op("VerifyMac", verifyMac, true, by_key);
   // Authorization (policy_auth.cc): each operation on a key by the key's policy, with kms:*
   // condition keys and its grants; kCrossAccount where AWS lets another account's key ARN be
   // named. Operations without a key (CreateKey, ListKeys, ListAliases, GenerateRandom ...)
@@ -230,6 +239,7 @@ runtime::ServiceSpec makeKms() {
   for (auto& m : importMigrations()) s.migrations.push_back(m);
   s.init = [](runtime::Services& services) {
     services.scheduler.registerKind(kDeleteKeyJob, runDeleteKeyJob);
+    registerAsymmetricSpecs();
     services.scheduler.registerKind(kRotateKeyJob, runRotateKeyJob);
     services.scheduler.registerKind(kExpireKeyMaterialJob, runExpireKeyMaterialJob);
   };

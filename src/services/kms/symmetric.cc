@@ -89,10 +89,13 @@ Result<void> requireSymmetricEncryption(const KeyRecord& k, const json::value& i
                                                     std::string(operation) + ".");
   std::string alg = str(in, algorithm_member);
   if (k.key_spec != "SYMMETRIC_DEFAULT") {
-    // TODO(#4): asymmetric encryption (RSAES_OAEP_*, SM2PKE) is added by asymmetric.cc.
-    return kmsError("UnsupportedOperationException", "KeySpec " + k.key_spec +
-                                                         " is not supported by citadel's " +
-                                                         std::string(operation) + " yet.");
+    // Encrypt/Decrypt/ReEncrypt route asymmetric keys to asymmetric.cc before this check;
+    // what reaches here (GenerateDataKey ...) needs a symmetric key.
+    // AWS: "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_4096."
+    return kmsError("InvalidKeyUsageException", "Algorithm " +
+                                                    (alg.empty() ? "SYMMETRIC_DEFAULT" : alg) +
+                                                    " is incompatible with key spec " +
+                                                    k.key_spec + ".");
   }
   if (!alg.empty() && alg != "SYMMETRIC_DEFAULT")
     return kmsError("InvalidKeyUsageException",
@@ -114,6 +117,7 @@ Result<std::string> encryptWith(runtime::Services& s, const CachedKey& key, std:
 struct Decrypted {
   std::shared_ptr<const CachedKey> key;
   std::string plaintext;
+  std::string algorithm = "SYMMETRIC_DEFAULT";
 };
 
 /// Decrypt's common part (Decrypt and ReEncrypt's source side).
@@ -125,6 +129,13 @@ Result<Decrypted> decryptBlob(RequestContext& ctx, std::string_view blob,
   std::shared_ptr<const CachedKey> key;
   if (!key_input.empty()) {
     TRY_ASSIGN(key, resolveKey(ctx, key_input, true, Access::kCrossAccount));
+    if (asymmetricEncryption(key->record)) {
+      // AWS: asymmetric ciphertext is the raw RSA/SM2 ciphertext; KeyId is required for it.
+      TRY_VOID(requireUsable(key->record));
+      TRY_ASSIGN(AsymmetricCrypt c,
+                 asymmetricDecryptWith(ctx, *key, str(in, algorithm_member), blob));
+      return Decrypted{std::move(key), std::move(c.bytes), std::move(c.algorithm)};
+    }
     if (!header) return invalidCiphertext();
     if (header->key_id != key->record.key_id || header->account_id != key->record.account_id)
       return incorrectKey();
@@ -282,6 +293,7 @@ std::optional<std::string> openBlob(std::string_view blob, const Secret& materia
 Result<json::value> encrypt(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(auto key, resolveKey(ctx, str(in, "KeyId"), true, Access::kCrossAccount));
   TRY_VOID(requireUsable(key->record));
+  if (asymmetricEncryption(key->record)) return asymmetricEncrypt(ctx, *key, in);
   TRY_VOID(requireSymmetricEncryption(key->record, in, "EncryptionAlgorithm", "Encrypt"));
   if (dryRun(in)) return dryRunError();
   const json::value& plain = in.as_object().at("Plaintext");
@@ -314,7 +326,7 @@ Result<json::value> decrypt(RequestContext& ctx, const json::value& in) {
   json::object out;
   out["KeyId"] = d.key->record.arn;
   out["Plaintext"] = d.plaintext;
-  out["EncryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
+  out["EncryptionAlgorithm"] = d.algorithm;
   crypto::wipe(d.plaintext);
   return json::value(std::move(out));
 }
@@ -336,7 +348,8 @@ Result<json::value> reEncrypt(RequestContext& ctx, const json::value& in) {
     return std::move(dest).error();
   }
   auto usable = requireUsable(dest.value()->record);
-  if (usable.ok())
+  const bool dest_asymmetric = asymmetricEncryption(dest.value()->record);
+  if (usable.ok() && !dest_asymmetric)
     usable = requireSymmetricEncryption(dest.value()->record, in, "DestinationEncryptionAlgorithm",
                                         "ReEncrypt");
   if (!usable.ok()) {
@@ -349,16 +362,29 @@ Result<json::value> reEncrypt(RequestContext& ctx, const json::value& in) {
     crypto::wipe(d.plaintext);
     return dryRunError();
   }
-  auto out_blob = encryptWith(*ctx.services, *dest.value(), d.plaintext,
-                              objectMember(in, "DestinationEncryptionContext"));
+  std::string dest_algorithm = "SYMMETRIC_DEFAULT";
+  Result<std::string> out_blob = std::string();
+  if (dest_asymmetric) {
+    auto c = asymmetricEncryptWith(ctx, *dest.value(), str(in, "DestinationEncryptionAlgorithm"),
+                                   d.plaintext);
+    if (c.ok()) {
+      out_blob = std::move(c.value().bytes);
+      dest_algorithm = std::move(c.value().algorithm);
+    } else {
+      out_blob = std::move(c).error();
+    }
+  } else {
+    out_blob = encryptWith(*ctx.services, *dest.value(), d.plaintext,
+                           objectMember(in, "DestinationEncryptionContext"));
+  }
   crypto::wipe(d.plaintext);
   if (!out_blob.ok()) return std::move(out_blob).error();
   json::object out;
   out["CiphertextBlob"] = std::move(out_blob).value();
   out["SourceKeyId"] = d.key->record.arn;
   out["KeyId"] = dest.value()->record.arn;
-  out["SourceEncryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
-  out["DestinationEncryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
+  out["SourceEncryptionAlgorithm"] = d.algorithm;
+  out["DestinationEncryptionAlgorithm"] = dest_algorithm;
   return json::value(std::move(out));
 }
 
