@@ -88,6 +88,8 @@ std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& 
   if (cfg) {
     rc.source_vpc_header = cfg->source_vpc_header;
     rc.source_vpce_header = cfg->source_vpce_header;
+    for (const auto& [id, c] : cfg->cloudhsm_clusters)
+      rc.cloudhsm_clusters[id] = {c.module, c.token_label};
   }
   rt->services = std::make_unique<runtime::Services>(*rt->db, *rt->barrier, *rt->events,
                                                      *rt->identity, rc);

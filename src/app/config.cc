@@ -31,6 +31,41 @@ bool envFlag(const char* name) {
   std::string s = toLower(v);
   return s == "1" || s == "true" || s == "yes" || s == "on";
 }
+
+/// "kms": {"hsm": {"cloudhsm_clusters": {"cluster-...": {"module": PATH, "token_label": L}}}}
+void loadKmsConfig(const json::value& v, Config& cfg) {
+  if (!v.is_object()) throw std::runtime_error("config: \"kms\" must be an object");
+  for (const auto& [kk, kv] : v.as_object()) {
+    if (kk != "hsm") throw std::runtime_error("config: unknown entry kms." + std::string(kk));
+    if (!kv.is_object()) throw std::runtime_error("config: \"kms.hsm\" must be an object");
+    for (const auto& [hk, hv] : kv.as_object()) {
+      if (hk != "cloudhsm_clusters")
+        throw std::runtime_error("config: unknown entry kms.hsm." + std::string(hk));
+      if (!hv.is_object())
+        throw std::runtime_error("config: \"kms.hsm.cloudhsm_clusters\" must be an object");
+      for (const auto& [id, cv] : hv.as_object()) {
+        std::string n = "kms.hsm.cloudhsm_clusters." + std::string(id);
+        // AWS: CloudHsmClusterIdType is cluster-[2-7a-zA-Z]{11,16}.
+        bool valid = id.size() >= 19 && id.size() <= 24 && id.starts_with("cluster-");
+        for (size_t i = 8; valid && i < id.size(); ++i) {
+          char c = id[i];
+          valid = (c >= '2' && c <= '7') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        }
+        if (!valid) throw std::runtime_error("config: " + n + ": not a CloudHSM cluster id");
+        if (!cv.is_object()) throw std::runtime_error("config: " + n + " must be an object");
+        Config::HsmCluster c;
+        for (const auto& [ck, ckv] : cv.as_object()) {
+          if (ck == "module") c.module = str(ckv, n + ".module");
+          else if (ck == "token_label") c.token_label = str(ckv, n + ".token_label");
+          else throw std::runtime_error("config: unknown entry " + n + "." + std::string(ck));
+        }
+        if (c.module.empty() || c.token_label.empty())
+          throw std::runtime_error("config: " + n + " needs \"module\" and \"token_label\"");
+        cfg.cloudhsm_clusters[std::string(id)] = std::move(c);
+      }
+    }
+  }
+}
 }  // namespace
 
 void loadConfigFile(const std::string& path, Config& cfg) {
@@ -108,6 +143,8 @@ void loadConfigFile(const std::string& path, Config& cfg) {
           throw std::runtime_error("config: " + n + " must be true/false or an object of rates");
         }
       }
+    } else if (key == "kms") {
+      loadKmsConfig(v, cfg);
     } else {
       throw std::runtime_error("config: unknown entry \"" + key + "\"");
     }

@@ -36,6 +36,13 @@ struct Config {
   std::string seed_file;           ///< --seed FILE (JSON or YAML subset)
   std::string init_dir;            ///< --init-dir DIR (boot.d, ready.d, shutdown.d)
   unsigned init_timeout_seconds = 60;  ///< --init-timeout: each init script's time limit
+  /// A PKCS#11 token standing in for a CloudHSM cluster (KMS custom key stores).
+  struct HsmCluster {
+    std::string module;       ///< PKCS#11 module path
+    std::string token_label;  ///< token label
+  };
+  /// kms.hsm.cloudhsm_clusters: CloudHSM cluster id -> token.
+  std::map<std::string, HsmCluster> cloudhsm_clusters;
 };
 
 /// Reads a JSON config file into `cfg`. Throws std::runtime_error naming the bad entry.

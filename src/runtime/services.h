@@ -1,6 +1,7 @@
 #pragma once
 /// The shared dependencies every service and the pipeline use, created once by the app.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,13 @@
 
 namespace citadel::runtime {
 
+/// A CloudHSM cluster id of KMS custom key stores mapped to a PKCS#11 token (config
+/// kms.hsm.cloudhsm_clusters).
+struct CloudHsmCluster {
+  std::string module_path;  ///< the PKCS#11 module (.so)
+  std::string token_label;  ///< the token's label in that module
+};
+
 /// Settings of the request path that come from configuration.
 struct RuntimeConfig {
   std::string default_region = "us-east-1";
@@ -27,6 +35,8 @@ struct RuntimeConfig {
   /// VPC endpoint ids (aws:SourceVpc / aws:SourceVpce). Empty = not trusted, keys absent.
   std::string source_vpc_header;
   std::string source_vpce_header;
+  /// KMS custom key stores: CloudHSM cluster id ("cluster-...") -> PKCS#11 token.
+  std::map<std::string, CloudHsmCluster> cloudhsm_clusters;
 };
 
 class Services {

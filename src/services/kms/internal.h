@@ -509,6 +509,11 @@ Result<void> beforeKeyDeleted(runtime::Services& s, store::Tx& tx, const KeyReco
 /// KeyMetadata fields that need the store: CloudHsmClusterId, KeyState Unavailable while the
 /// custom key store is not connected, MultiRegionConfiguration with the replicas.
 void extendKeyMetadata(runtime::Services& s, store::Tx& tx, const KeyRecord& k, json::object& m);
+/// The custom key store part of extendKeyMetadata (multi_region.cc calls it).
+void extendCustomKeyStoreMetadata(store::Tx& tx, const KeyRecord& k, json::object& m);
+/// The custom key store part of beforeKeyDeleted: the token key row, and the token key itself
+/// after the commit.
+void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
 /// Every custom key store and multi-Region row (reset); token connections close after commit.
 void resetCustomKeyStoresAndReplicas(runtime::Services& s, store::Tx& tx);
 /// Schema of custom key stores and multi-Region keys (kms migration 2).

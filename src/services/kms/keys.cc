@@ -82,7 +82,9 @@ Result<KeyRecord> createKeyRecord(runtime::Services& s, store::Tx& tx, KeyRecord
     k.current_version = 1;
   }
   insertKey(tx, k);
-  if (!external) {
+  if (k.origin == "AWS_CLOUDHSM") {
+    TRY_VOID(createTokenKey(s, tx, k));  // the key lives in the custom key store's token
+  } else if (!external) {
     TRY_ASSIGN(std::string material, generateMaterial(k.key_spec));
     storeMaterial(s, tx, k, 1, material);
     crypto::wipe(material);
@@ -121,8 +123,7 @@ Result<json::value> createKey(RequestContext& ctx, const json::value& in) {
   if (origin.empty()) origin = "AWS_KMS";
   if (origin == "AWS_CLOUDHSM" || origin == "EXTERNAL_KEY_STORE" ||
       !str(in, "CustomKeyStoreId").empty())
-    return kmsError("UnsupportedOperationException",
-                    "Origin " + origin + " (custom key stores) is not supported by citadel yet.");
+    TRY_VOID(prepareCustomKeyStoreKey(ctx, in, k));
   if (origin == "EXTERNAL" && spec != "SYMMETRIC_DEFAULT" && !info->implemented)
     return kmsError("UnsupportedOperationException",
                     "Imported key material for KeySpec " + spec + " is not supported.");
@@ -139,12 +140,16 @@ Result<json::value> createKey(RequestContext& ctx, const json::value& in) {
   }
   TRY_ASSIGN(k, createKeyRecord(*ctx.services, ctx.tx(), std::move(k), arrayMember(in, "Tags")));
   ctx.resources = {{"AWS::KMS::Key", k.arn}};
-  return json::value(json::object{{"KeyMetadata", keyMetadata(k)}});
+  json::object meta = keyMetadata(k);
+  extendKeyMetadata(*ctx.services, ctx.tx(), k, meta);
+  return json::value(json::object{{"KeyMetadata", std::move(meta)}});
 }
 
 Result<json::value> describeKey(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(auto key, resolveKey(ctx, str(in, "KeyId"), true, Access::kCrossAccount));
-  return json::value(json::object{{"KeyMetadata", keyMetadata(key->record)}});
+  json::object meta = keyMetadata(key->record);
+  extendKeyMetadata(*ctx.services, ctx.tx(), key->record, meta);
+  return json::value(json::object{{"KeyMetadata", std::move(meta)}});
 }
 
 // AWS: ListKeys pages with Limit (1–1000, default 100) and an opaque Marker.
@@ -202,6 +207,16 @@ Result<json::value> scheduleKeyDeletion(RequestContext& ctx, const json::value& 
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
   TRY_VOID(requireCustomerManaged(k, "ScheduleKeyDeletion"));
   TRY_VOID(requireNotPendingDeletion(k));
+  if (hasReplicas(ctx.tx(), k)) {
+    // AWS: a multi-Region primary with replicas waits in PendingReplicaDeletion until its last
+    // replica is deleted; its waiting period starts then (multi_region.cc).
+    k.key_state = "PendingReplicaDeletion";
+    k.pending_window_days = static_cast<int>(days);
+    updateKey(ctx.tx(), k);
+    return json::value(json::object{{"KeyId", k.arn},
+                                    {"KeyState", "PendingReplicaDeletion"},
+                                    {"PendingWindowInDays", days}});
+  }
   k.key_state = "PendingDeletion";
   k.pending_window_days = static_cast<int>(days);
   k.deletion_date = ctx.time + std::chrono::hours(24 * days);
@@ -218,7 +233,7 @@ Result<json::value> scheduleKeyDeletion(RequestContext& ctx, const json::value& 
 // AWS: a cancelled deletion leaves the key Disabled (PendingImport without material).
 Result<json::value> cancelKeyDeletion(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
-  if (k.key_state != "PendingDeletion")
+  if (k.key_state != "PendingDeletion" && k.key_state != "PendingReplicaDeletion")
     return kmsError("KMSInvalidStateException", k.arn + " is not pending deletion.");
   k.key_state = k.current_version == 0 ? "PendingImport" : "Disabled";
   k.deletion_date.reset();
@@ -311,6 +326,7 @@ Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
   std::string key_id = job.key.substr(second + 1);
   auto k = loadKey(tx, account, region, key_id);
   if (!k || k->key_state != "PendingDeletion") return okResult();
+  TRY_VOID(beforeKeyDeleted(s, tx, *k));
   deleteKeyRows(tx, *k);
 
   // AWS: the deletion is recorded as a service event by KMS itself.
@@ -364,6 +380,7 @@ Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
 void resetAll(runtime::Services& s, store::Tx& tx) {
   for (const char* table : {"kms_key_material", "kms_aliases", "kms_tags", "kms_keys"})
     tx.exec(std::string("DELETE FROM ") + table);
+  resetCustomKeyStoresAndReplicas(s, tx);
   for (const auto& job : s.scheduler.pending(tx, kDeleteKeyJob))
     s.scheduler.cancel(tx, job.kind, job.key);
   tx.afterCommit([] { keyCache().clear(); });

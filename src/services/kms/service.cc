@@ -109,6 +109,14 @@ runtime::ServiceSpec makeKms() {
   op("GenerateDataKey", generateDataKey, true, by_key);
   op("GenerateDataKeyWithoutPlaintext", generateDataKeyWithoutPlaintext, true, by_key);
   op("GenerateRandom", generateRandom, true, nullptr);
+  op("CreateCustomKeyStore", createCustomKeyStore, false, nullptr);
+  op("ConnectCustomKeyStore", connectCustomKeyStore, false, nullptr);
+  op("DisconnectCustomKeyStore", disconnectCustomKeyStore, false, nullptr);
+  op("DescribeCustomKeyStores", describeCustomKeyStores, true, nullptr);
+  op("UpdateCustomKeyStore", updateCustomKeyStore, false, nullptr);
+  op("DeleteCustomKeyStore", deleteCustomKeyStore, false, nullptr);
+  op("ReplicateKey", replicateKey, false, by_key);
+  op("UpdatePrimaryRegion", updatePrimaryRegion, false, by_key);
   op("CreateGrant", createGrant, false, by_key);
   op("ListGrants", listGrants, true, by_key);
   op("ListRetirableGrants", listRetirableGrants, true, nullptr);
@@ -234,6 +242,7 @@ runtime::ServiceSpec makeKms() {
   auth("UpdateAlias", aliasAuthInputs("UpdateAlias", "TargetKeyId"));
   auth("DeleteAlias", aliasAuthInputs("DeleteAlias", "AliasName"));
   s.migrations = migrations();
+  s.migrations.push_back({"kms.custom_key_store", 1, kCustomKeyStoreSchema});
   for (auto& m : grantMigrations()) s.migrations.push_back(m);
   for (auto& m : rotationMigrations()) s.migrations.push_back(m);
   for (auto& m : importMigrations()) s.migrations.push_back(m);

@@ -108,6 +108,8 @@ Result<void> requireSymmetricEncryption(const KeyRecord& k, const json::value& i
 Result<std::string> encryptWith(runtime::Services& s, const CachedKey& key, std::string_view plain,
                                 const json::object* context) {
   const KeyRecord& k = key.record;
+  // Keys of a custom key store: the AES-GCM runs in its token (custom_key_store.cc).
+  if (k.origin == "AWS_CLOUDHSM") return tokenSealBlob(s, k, plain, canonicalContext(context));
   auto material = key.material(s, k.current_version);
   if (!material) return kmsError("KMSInternalException", "The key material is unavailable.");
   return sealBlob(BlobHeader{k.account_id, k.key_id, k.current_version}, *material, plain,
@@ -152,6 +154,13 @@ Result<Decrypted> decryptBlob(RequestContext& ctx, std::string_view blob,
   const KeyRecord& k = key->record;
   TRY_VOID(requireUsable(k));
   TRY_VOID(requireSymmetricEncryption(k, in, algorithm_member, operation));
+  if (k.origin == "AWS_CLOUDHSM" || header->format == kTokenBlobFormat) {
+    if (k.origin != "AWS_CLOUDHSM" || header->format != kTokenBlobFormat)
+      return invalidCiphertext();
+    TRY_ASSIGN(std::string plain,
+               tokenOpenBlob(*ctx.services, k, blob, canonicalContext(context)));
+    return Decrypted{std::move(key), std::move(plain)};
+  }
   auto material = key->material(*ctx.services, header->version);
   if (!material) return invalidCiphertext();
   auto plain = openBlob(blob, *material, canonicalContext(context));
@@ -249,7 +258,8 @@ Result<std::string> sealBlob(const BlobHeader& h, const Secret& material, std::s
 
 std::optional<BlobHeader> parseBlobHeader(std::string_view blob) {
   if (blob.size() < 1 + kAccountLen + 1) return std::nullopt;
-  if (static_cast<uint8_t>(blob[0]) != kBlobVersion) return std::nullopt;
+  const auto format = static_cast<uint8_t>(blob[0]);
+  if (format != kBlobVersion && format != kTokenBlobFormat) return std::nullopt;
   size_t id_len = static_cast<unsigned char>(blob[1 + kAccountLen]);
   if (id_len == 0 || id_len > kMaxKeyIdLen) return std::nullopt;
   if (blob.size() < headerLen(id_len) + kIvLen + kTagLen) return std::nullopt;
@@ -257,13 +267,14 @@ std::optional<BlobHeader> parseBlobHeader(std::string_view blob) {
   h.account_id = std::string(blob.substr(1, kAccountLen));
   h.key_id = std::string(blob.substr(2 + kAccountLen, id_len));
   h.version = getU32(blob.substr(2 + kAccountLen + id_len, 4));
+  h.format = format;
   return h;
 }
 
 std::optional<std::string> openBlob(std::string_view blob, const Secret& material,
                                     std::string_view context_aad) {
   auto h = parseBlobHeader(blob);
-  if (!h || material.size() != 32) return std::nullopt;
+  if (!h || h->format != kBlobVersion || material.size() != 32) return std::nullopt;
   const size_t header_len = headerLen(h->key_id.size());
   const size_t ct_len = blob.size() - header_len - kIvLen - kTagLen;
   const unsigned char* base = u8(blob);
