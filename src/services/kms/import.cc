@@ -166,8 +166,10 @@ Result<json::value> getParametersForImport(RequestContext& ctx, const json::valu
   runtime::Services& s = *ctx.services;
   store::Tx& tx = ctx.tx();
   SysTime valid_to = ctx.time + kTokenLifetime;
-  // Spent wrapping keys of every key go once their 24 hours are over.
-  tx.exec("DELETE FROM kms_import_tokens WHERE valid_to_ms < ?", {toEpochMillis(ctx.time)});
+  // Wrapping keys of every key go a week after they expired (until then, their token still
+  // answers ExpiredImportTokenException rather than InvalidImportTokenException).
+  tx.exec("DELETE FROM kms_import_tokens WHERE valid_to_ms < ?",
+          {toEpochMillis(ctx.time - kTokenLifetime * 7)});
   tx.exec(
       "INSERT INTO kms_import_tokens (token_hash, account_id, region, key_id, "
       "wrapping_algorithm, wrapping_key_spec, sealed_private, valid_to_ms) "
