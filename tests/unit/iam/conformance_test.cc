@@ -1,9 +1,11 @@
-// Replays the data-driven policy decision corpus in tests/conformance/iam/*.json.
+// Replays the data-driven policy decision corpus: every tests/conformance/iam/**/*.json (sub-
+// folders included, e.g. key_policy/ for KMS key-policy semantics). The one runner of the corpus.
 //
 // A file holds {"cases": [...]}. A decision case gives the principal, action, resource,
-// context and policies (as JSON objects) and the expected decision ("Allow", "ExplicitDeny",
-// "ImplicitDeny") with, optionally, the AccessDenied reason. A validation case gives
-// "kind" + "policy" and the expected MalformedPolicyDocument "error" (or "OK").
+// context and policies (as JSON objects), optionally "resource_account" and
+// "resource_policy_required" (KMS key-policy semantics), and the expected decision ("Allow",
+// "ExplicitDeny", "ImplicitDeny") with, optionally, the AccessDenied reason. A validation case
+// gives "kind" + "policy" and the expected MalformedPolicyDocument "error" (or "OK").
 
 #include <gtest/gtest.h>
 
@@ -28,8 +30,8 @@ std::vector<Case> loadCorpus() {
   std::vector<Case> out;
   std::filesystem::path dir = std::filesystem::path(CITADEL_SOURCE_DIR) / "tests/conformance/iam";
   std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".json") files.push_back(e.path());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
@@ -38,7 +40,7 @@ std::vector<Case> loadCorpus() {
     ss << in.rdbuf();
     json::value v = json::parse(ss.str());
     for (const auto& c : v.at("cases").as_array()) {
-      out.push_back({f.filename().string(), c.as_object()});
+      out.push_back({std::filesystem::relative(f, dir).generic_string(), c.as_object()});
     }
   }
   return out;
@@ -113,6 +115,9 @@ void runDecision(const json::object& c, const std::string& name) {
   req.action = action;
   req.resource = resource;
   req.resource_account = str(c, "resource_account");
+  if (const json::value* v = c.if_contains("resource_policy_required")) {
+    req.resource_policy_required = v->as_bool();
+  }
   ContextKeys ctx;
   addPrincipalKeys(req.principal, ctx);
   if (const json::value* cv = c.if_contains("context")) {
@@ -179,6 +184,14 @@ void runDecision(const json::object& c, const std::string& name) {
 TEST(IamConformance, Corpus) {
   auto cases = loadCorpus();
   ASSERT_GE(cases.size(), 60u);
+  size_t key_policy_cases = 0;
+  for (const auto& c : cases) {
+    if (const json::value* r = c.body.if_contains("resource_policy_required")) {
+      if (r->as_bool()) ++key_policy_cases;
+    }
+  }
+  // The key_policy/ sub-folder is part of the corpus.
+  EXPECT_GE(key_policy_cases, 30u);
   for (const auto& c : cases) {
     std::string name = c.file + ": " + str(c.body, "name");
     SCOPED_TRACE(name);
