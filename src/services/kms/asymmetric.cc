@@ -25,10 +25,15 @@ struct Wiped {
   ~Wiped() { crypto::wipe(bytes); }
 };
 
-constexpr const char* kAsymmetricSpecs[] = {
-    "RSA_2048",        "RSA_3072",        "RSA_4096",        "ECC_NIST_P256",
-    "ECC_NIST_P384",   "ECC_NIST_P521",   "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519",
-    "SM2"};
+constexpr const char* kAsymmetricSpecs[] = {"RSA_2048",
+                                            "RSA_3072",
+                                            "RSA_4096",
+                                            "ECC_NIST_P256",
+                                            "ECC_NIST_P384",
+                                            "ECC_NIST_P521",
+                                            "ECC_SECG_P256K1",
+                                            "ECC_NIST_EDWARDS25519",
+                                            "SM2"};
 constexpr const char* kHmacSpecs[] = {"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"};
 
 bool dryRun(const json::value& in) {
@@ -51,8 +56,7 @@ std::string_view blobMember(const json::value& in, std::string_view name) {
 }
 
 AwsError missing(std::string_view member) {
-  return AwsError::validation("1 validation error detected: Value null at '" +
-                              std::string(member) +
+  return AwsError::validation("1 validation error detected: Value null at '" + std::string(member) +
                               "' failed to satisfy constraint: Member must not be null");
 }
 
@@ -95,8 +99,9 @@ Result<json::value> generateDataKeyPairImpl(RequestContext& ctx, const json::val
   TRY_VOID(requireUsable(k));
   TRY_VOID(requireKeyUsage(k, "ENCRYPT_DECRYPT", op));
   if (k.key_spec != "SYMMETRIC_DEFAULT")
-    return kmsError("InvalidKeyUsageException",
-                    "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec " + k.key_spec + ".");
+    return kmsError(
+        "InvalidKeyUsageException",
+        "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec " + k.key_spec + ".");
   if (dryRun(in)) return dryRunError();
   TRY_ASSIGN(ckms::KeyPairDer pair, ckms::generateKeyPair(pair_spec));
   Wiped private_der(std::move(pair.private_pkcs8));
@@ -157,8 +162,8 @@ Result<AsymmetricCrypt> asymmetricEncryptWith(RequestContext& ctx, const CachedK
   std::string alg = algorithm.empty() ? "SYMMETRIC_DEFAULT" : std::string(algorithm);
   TRY_VOID(ckms::checkAlgorithm(k.key_spec, alg));
   TRY_ASSIGN(auto material, currentMaterial(ctx, key));
-  TRY_ASSIGN(std::string ct, ckms::asymmetricEncrypt(material->bytes, k.key_spec, alg,
-                                                     std::string(plaintext)));
+  TRY_ASSIGN(std::string ct,
+             ckms::asymmetricEncrypt(material->bytes, k.key_spec, alg, std::string(plaintext)));
   return AsymmetricCrypt{std::move(ct), std::move(alg)};
 }
 
@@ -169,8 +174,8 @@ Result<AsymmetricCrypt> asymmetricDecryptWith(RequestContext& ctx, const CachedK
   std::string alg = algorithm.empty() ? "SYMMETRIC_DEFAULT" : std::string(algorithm);
   TRY_VOID(ckms::checkAlgorithm(k.key_spec, alg));
   TRY_ASSIGN(auto material, currentMaterial(ctx, key));
-  TRY_ASSIGN(std::string pt, ckms::asymmetricDecrypt(material->bytes, k.key_spec, alg,
-                                                     std::string(ciphertext)));
+  TRY_ASSIGN(std::string pt,
+             ckms::asymmetricDecrypt(material->bytes, k.key_spec, alg, std::string(ciphertext)));
   return AsymmetricCrypt{std::move(pt), std::move(alg)};
 }
 
@@ -250,8 +255,7 @@ Result<json::value> getPublicKey(RequestContext& ctx, const json::value& in) {
   out["KeyUsage"] = k.key_usage;
   if (!algs.encryption.empty()) out["EncryptionAlgorithms"] = stringArray(algs.encryption);
   if (!algs.signing.empty()) out["SigningAlgorithms"] = stringArray(algs.signing);
-  if (!algs.key_agreement.empty())
-    out["KeyAgreementAlgorithms"] = stringArray(algs.key_agreement);
+  if (!algs.key_agreement.empty()) out["KeyAgreementAlgorithms"] = stringArray(algs.key_agreement);
   return json::value(std::move(out));
 }
 

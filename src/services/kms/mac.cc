@@ -73,8 +73,8 @@ Result<json::value> generateMac(RequestContext& ctx, const json::value& in) {
 // AWS: https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html
 Result<json::value> verifyMac(RequestContext& ctx, const json::value& in) {
   TRY_ASSIGN(auto p, prepare(ctx, in, "VerifyMac"));
-  TRY_VOID(ckms::verifyMac(p->algorithm, p->material, blobMember(in, "Message"),
-                           blobMember(in, "Mac")));
+  TRY_VOID(
+      ckms::verifyMac(p->algorithm, p->material, blobMember(in, "Message"), blobMember(in, "Mac")));
   if (dryRun(in)) return dryRunError();
   json::object out;
   out["KeyId"] = p->key->record.arn;
