@@ -407,6 +407,30 @@ class SsmTest(unittest.TestCase):
                           ["Parameters"]])
 
 
+    # ---- Secrets Manager references -------------------------------------------------------
+
+    def test_secrets_manager_reference(self):
+        sm = self.s.client("secretsmanager")
+        secret = sm.create_secret(Name="db/master", SecretString='{"password":"pw-1"}')
+        ref = "/aws/reference/secretsmanager/db/master"
+        p = self.ssm.get_parameter(Name=ref, WithDecryption=True)["Parameter"]
+        self.assertEqual(p["Value"], '{"password":"pw-1"}')
+        self.assertEqual(p["Type"], "SecureString")
+        self.assertEqual(p["Name"], ref)
+        self.assertEqual(p["ARN"], secret["ARN"])
+        source = json.loads(p["SourceResult"])
+        self.assertEqual(source["Name"], "db/master")
+        self.assertEqual(source["VersionId"], secret["VersionId"])
+        self.assertNotIn("SecretString", source)
+        self.assert_error("ValidationException", self.ssm.get_parameter, Name=ref,
+                          message="WithDecryption flag must be True for retrieving a Secret "
+                                  "Manager secret.")
+        self.assert_error("ParameterNotFound", self.ssm.get_parameter,
+                          Name="/aws/reference/secretsmanager/none", WithDecryption=True)
+        cli = self.s.aws("ssm", "get-parameter", "--name", ref, "--with-decryption").json
+        self.assertEqual(cli["Parameter"]["Value"], '{"password":"pw-1"}')
+
+
 class SsmPersistenceTest(unittest.TestCase):
     def test_parameters_survive_restart(self):
         with harness.CitadelServer() as s:

@@ -99,18 +99,16 @@ Result<void> runExpirationNotification(runtime::Services&, store::Tx& tx,
 Result<void> runNoChange(runtime::Services& s, store::Tx& tx, const runtime::Job& job) {
   auto t = jobTarget(tx, job, PolicyType::kNoChangeNotification);
   if (!t) return okResult();
-  const int64_t now = toEpochMillis(Clock::now());
   const int64_t due = t->param.rec.modified_ms + t->policy.periodMillis();
-  if (now >= due) {
-    policyActionEvent(tx, job.account_id, job.region, t->param.rec, "NoChangeNotification",
-                      "The parameter has not been changed for " + unitText(t->policy) + ".");
+  if (toEpochMillis(Clock::now()) < due) {  // changed since the job was set: wait again
+    runtime::Job again = job;
+    again.due = fromEpochMillis(due);
+    s.scheduler.schedule(tx, again);
+    return okResult();
   }
-  // Notify again after each further period without a change.
-  runtime::Job again = job;
-  int64_t next = due;
-  while (next <= now) next += t->policy.periodMillis();
-  again.due = fromEpochMillis(next);
-  s.scheduler.schedule(tx, again);
+  // One notification per unchanged stretch; the next change re-arms the policy.
+  policyActionEvent(tx, job.account_id, job.region, t->param.rec, "NoChangeNotification",
+                    "The parameter has not been changed for " + unitText(t->policy) + ".");
   return okResult();
 }
 
@@ -197,7 +195,7 @@ json::array policiesDoc(const std::string& policies, int64_t modified_ms) {
         status = "Finished";
     } else if (p.type == PolicyType::kNoChangeNotification) {
       type = "NoChangeNotification";
-      if (toEpochMillis(now) >= modified_ms + p.periodMillis()) status = "InProgress";
+      if (toEpochMillis(now) >= modified_ms + p.periodMillis()) status = "Finished";
     }
     o["PolicyType"] = type;
     o["PolicyStatus"] = status;
