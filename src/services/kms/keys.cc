@@ -6,6 +6,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "crypto/crypto.h"
+#include "crypto/kms_crypto.h"
 #include "runtime/services.h"
 #include "services/kms/internal.h"
 
@@ -328,6 +329,8 @@ Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
   if (!k || k->key_state != "PendingDeletion") return okResult();
   TRY_VOID(beforeKeyDeleted(s, tx, *k));
   deleteKeyRows(tx, *k);
+  // Parsed private keys (asymmetric specs) leave memory with the material.
+  if (k->key_spec != "SYMMETRIC_DEFAULT") tx.afterCommit([] { crypto::kms::clearKeyCache(); });
 
   // AWS: the deletion is recorded as a service event by KMS itself.
   audit::AuditEvent ev;
@@ -383,7 +386,10 @@ void resetAll(runtime::Services& s, store::Tx& tx) {
   resetCustomKeyStoresAndReplicas(s, tx);
   for (const auto& job : s.scheduler.pending(tx, kDeleteKeyJob))
     s.scheduler.cancel(tx, job.kind, job.key);
-  tx.afterCommit([] { keyCache().clear(); });
+  tx.afterCommit([] {
+    keyCache().clear();
+    crypto::kms::clearKeyCache();
+  });
 }
 
 }  // namespace citadel::kms
