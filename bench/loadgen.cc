@@ -5,8 +5,10 @@
 // warm-up it counts statuses and records the latency of every completed request, then prints
 // one JSON object on stdout:
 //   {"requests":..,"seconds":..,"rps":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,
-//    "non_2xx":..,"errors":..,"statuses":{"200":..},"first_error":".."}
-// where first_error is the status and the start of the body of the first non-2xx response
+//    "non_2xx":..,"errors":..,"connections":..,"all_responses":..,"statuses":{"200":..},
+//    "first_error":".."}
+// where all_responses counts every complete response (warm-up included, for CPU-per-request
+// figures) and first_error is the status and the start of the body of the first non-2xx response
 // (empty when there was none), so that a run of errors explains itself.
 //
 // Request file framing: for each request, one ASCII line holding the byte length of the
@@ -372,7 +374,8 @@ struct Stats {
   std::map<int, uint64_t> statuses;
   uint64_t non_2xx = 0;
   uint64_t errors = 0;
-  std::string first_error;  ///< "<status> <body start>" of the first non-2xx response
+  uint64_t all_responses = 0;  ///< every complete response, warm-up and tail included
+  std::string first_error;     ///< "<status> <body start>" of the first non-2xx response
 };
 
 /// One keep-alive connection with at most one request outstanding.
@@ -627,6 +630,7 @@ class Worker {
   void record(Conn& c) {
     auto now = Clock::now();
     c.in_flight = false;
+    ++stats_.all_responses;
     if (c.started < measure_start_ || now > deadline_) return;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.started).count();
     stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
@@ -740,6 +744,7 @@ int main(int argc, char** argv) {
     for (auto& [k, v] : s.statuses) total.statuses[k] += v;
     total.non_2xx += s.non_2xx;
     total.errors += s.errors;
+    total.all_responses += s.all_responses;
     if (total.first_error.empty()) total.first_error = s.first_error;
   }
   std::sort(total.latencies_us.begin(), total.latencies_us.end());
@@ -757,11 +762,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
       "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"non_2xx\":%llu,\"errors\":%llu,\"connections\":%d,"
-      "\"statuses\":{%s},\"first_error\":\"%s\"}\n",
+      "\"all_responses\":%llu,\"statuses\":{%s},\"first_error\":\"%s\"}\n",
       static_cast<unsigned long long>(count), seconds, rps, percentileMs(total.latencies_us, 50),
       percentileMs(total.latencies_us, 90), percentileMs(total.latencies_us, 99),
       total.latencies_us.empty() ? 0.0 : total.latencies_us.back() / 1000.0,
       static_cast<unsigned long long>(total.non_2xx), static_cast<unsigned long long>(total.errors),
-      opt.connections, statuses.c_str(), jsonEscape(total.first_error).c_str());
+      opt.connections, static_cast<unsigned long long>(total.all_responses), statuses.c_str(),
+      jsonEscape(total.first_error).c_str());
   return 0;
 }

@@ -355,6 +355,16 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time consumed so far by process `pid` (all its threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def stop_process(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
@@ -517,10 +527,18 @@ def run_loadgen(args, server: Server, requests: list[bytes], connections: int, d
     cmd = [args.loadgen, "--host", server.host, "--port", str(server.port), "--requests", path,
            "--connections", str(connections), "--duration", str(duration),
            "--warmup", str(warmup), "--threads", str(args.threads)]
+    cpu_before = cpu_seconds(server.proc.pid)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
                          timeout=duration + warmup + 60)
+    cpu_after = cpu_seconds(server.proc.pid)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["server"] = server.name
+    # Server CPU per answered request, warm-up included: unlike req/s it hardly depends on
+    # how much of the machine other processes take (cache effects aside).
+    result["cpu_us_per_req"] = (
+        round((cpu_after - cpu_before) * 1e6 / result["all_responses"], 1)
+        if cpu_before is not None and cpu_after is not None and result.get("all_responses")
+        else None)
     return result
 
 
@@ -728,14 +746,15 @@ def print_report(results: dict[str, Any]) -> None:
     print(f"citadel: {cfg['duration_s']:g} s measured per run, moto: {cfg['moto_duration_s']:g} s, "
           f"each after {cfg['warmup_s']:g} s warm-up; keep-alive connections, one request in "
           f"flight per connection; signed by {'an IAM user with an identity policy' if cfg['credentials'] == 'iam-user' else 'the account root'}.\n")
-    print("| scenario | server | conns | req/s | p50 ms | p99 ms | × moto | target | load (1 min) "
-          "| notes |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
+    print("| scenario | server | conns | req/s | p50 ms | p99 ms | CPU µs/req | × moto | target "
+          "| load (1 min) | notes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
     for row in results["scenarios"]:
         load1 = f"{row['load_average'][0]:.1f}" if row.get("load_average") else ""
         for r in row["runs"]:
             ratio = f"{r['ratio']:.1f}×" if r.get("ratio") is not None else (
                 "n/a" if r["server"] == "citadel" else "")
+            cpu = f"{r['cpu_us_per_req']:,.0f}" if r.get("cpu_us_per_req") else "?"
             target = []
             if r["server"] == "citadel" and r["connections"] == 32 and row.get("target_rps"):
                 ok = usable(r) and r["rps"] >= row["target_rps"]
@@ -744,11 +763,12 @@ def print_report(results: dict[str, Any]) -> None:
                 ok = r["ratio"] >= row["target_ratio"]
                 target.append(f"≥ {row['target_ratio']}×: {'met' if ok else 'not met'}")
             print(f"| {row['scenario']} | {r['server']} | {r['connections']} | {r['rps']:,.0f} | "
-                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio} | {'; '.join(target)} | "
+                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} | {ratio} | {'; '.join(target)} | "
                   f"{load1} | {notes(r)} |")
     print()
     print("× moto = citadel req/s ÷ moto's best req/s (moto at its connection counts) on the "
-          "same requests.")
+          "same requests. CPU µs/req = the server process's user+system CPU time during the run "
+          "÷ responses (warm-up included).")
     st = results.get("citadel_startup_ms", {})
     if st.get("runs"):
         print(f"citadel start-up (process start → first 200 from /_citadel/health, empty data "
