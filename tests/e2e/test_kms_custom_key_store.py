@@ -250,6 +250,14 @@ class CustomKeyStoreTest(unittest.TestCase):
         self.assert_error("CustomKeyStoreNotFoundException", self.kms.create_key,
                           Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-00000000000000000")
 
+        # GenerateRandom from the store's token.
+        rnd = self.kms.generate_random(NumberOfBytes=48, CustomKeyStoreId=sid)["Plaintext"]
+        self.assertEqual(len(rnd), 48)
+        self.assertNotEqual(rnd, self.kms.generate_random(NumberOfBytes=48,
+                                                          CustomKeyStoreId=sid)["Plaintext"])
+        self.assert_error("CustomKeyStoreNotFoundException", self.kms.generate_random,
+                          NumberOfBytes=8, CustomKeyStoreId="cks-00000000000000000")
+
         md = self.kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=sid,
                                  Description="in the HSM")["KeyMetadata"]
         key_id, arn = md["KeyId"], md["Arn"]
@@ -331,6 +339,8 @@ class CustomKeyStoreTest(unittest.TestCase):
                           KeySpec="AES_256")
         self.assert_error("CustomKeyStoreInvalidStateException", self.kms.create_key,
                           Origin="AWS_CLOUDHSM", CustomKeyStoreId=sid)
+        self.assert_error("CustomKeyStoreInvalidStateException", self.kms.generate_random,
+                          NumberOfBytes=8, CustomKeyStoreId=sid)
 
         # Connected again, then a restart: the connection comes back and old ciphertext decrypts.
         self.kms.connect_custom_key_store(CustomKeyStoreId=sid)

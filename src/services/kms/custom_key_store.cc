@@ -340,12 +340,15 @@ Result<void> prepareCustomKeyStoreKey(RequestContext& ctx, const json::value& in
   if (origin == "EXTERNAL_KEY_STORE")
     return kmsError("UnsupportedOperationException",
                     "Origin EXTERNAL_KEY_STORE (external key stores) is not supported by citadel.");
+  // AWS: "a specified parameter is not supported or a specified resource is not valid for
+  // this operation": Origin AWS_CLOUDHSM and CustomKeyStoreId go together.
   if (origin != "AWS_CLOUDHSM")
-    return AwsError::validation(
-        "CustomKeyStoreId can be specified only when Origin is AWS_CLOUDHSM or "
-        "EXTERNAL_KEY_STORE.");
+    return kmsError("UnsupportedOperationException",
+                    "CustomKeyStoreId is valid only with Origin AWS_CLOUDHSM or "
+                    "EXTERNAL_KEY_STORE.");
   if (store_id.empty())
-    return AwsError::validation("CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.");
+    return kmsError("UnsupportedOperationException",
+                    "Origin AWS_CLOUDHSM requires the CustomKeyStoreId of a CloudHSM key store.");
   if (k.key_spec != "SYMMETRIC_DEFAULT" || k.key_usage != "ENCRYPT_DECRYPT")
     return kmsError("UnsupportedOperationException",
                     "KMS keys in a CloudHSM key store must be symmetric encryption keys "
@@ -463,6 +466,18 @@ void extendCustomKeyStoreMetadata(store::Tx& tx, const KeyRecord& k, json::objec
 
 void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyRecord& k) {
   if (k.origin == "AWS_CLOUDHSM") dropTokenKey(s, tx, k);
+}
+
+// AWS: https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html
+Result<std::string> customKeyStoreRandom(RequestContext& ctx, std::string_view store_id, size_t n) {
+  auto row = loadStore(ctx.tx(), ctx.account_id, ctx.region, store_id);
+  if (!row) return storeNotFound(store_id);
+  if (row->state != "CONNECTED") return storeState(*row, "GenerateRandom");
+  auto token = tokenOf(*ctx.services, *row);
+  if (!token)
+    return kmsError("CustomKeyStoreInvalidStateException",
+                    "Custom key store " + row->id + " cannot be reached.");
+  return token->generateRandom(n);
 }
 
 void resetCustomKeyStoresAndReplicas(runtime::Services& s, store::Tx& tx) {

@@ -514,6 +514,10 @@ void extendCustomKeyStoreMetadata(store::Tx& tx, const KeyRecord& k, json::objec
 /// The custom key store part of beforeKeyDeleted: the token key row, and the token key itself
 /// after the commit.
 void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
+/// GenerateRandom's bytes from a custom key store's token (C_GenerateRandom):
+/// CustomKeyStoreNotFoundException, CustomKeyStoreInvalidStateException unless CONNECTED.
+Result<std::string> customKeyStoreRandom(RequestContext& ctx, std::string_view store_id,
+                                         size_t n);
 /// Every custom key store and multi-Region row (reset); token connections close after commit.
 void resetCustomKeyStoresAndReplicas(runtime::Services& s, store::Tx& tx);
 /// Schema of custom key stores and multi-Region keys (kms migration 2).
@@ -525,6 +529,11 @@ extern const char* const kCustomKeyStoreSchema;
 /// True when `k` is a multi-Region primary key with at least one replica (ScheduleKeyDeletion
 /// then puts it in PendingReplicaDeletion, as AWS).
 bool hasReplicas(store::Tx& tx, const KeyRecord& k);
+/// For operations AWS refuses on a multi-Region replica key (EnableKeyRotation,
+/// DisableKeyRotation, RotateKeyOnDemand, ImportKeyMaterial's rotation ...): shared properties
+/// change only on the primary. UnsupportedOperationException "<arn> is a multi-Region replica
+/// key; <operation> ...".
+Result<void> requireNotReplica(store::Tx& tx, const KeyRecord& k, std::string_view operation);
 /// For rotation (rotation.cc): after the primary `primary` got material `version` (and its
 /// current_version moved), copies that version into every replica (sealed under each replica's
 /// AAD) and moves their current_version and rotation settings. No-op for a key that is not a

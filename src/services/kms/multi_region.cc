@@ -114,6 +114,13 @@ bool hasReplicas(store::Tx& tx, const KeyRecord& k) {
   return memberRegions(tx, k.account_id, k.key_id).size() > 1;
 }
 
+Result<void> requireNotReplica(store::Tx& tx, const KeyRecord& k, std::string_view operation) {
+  if (!k.multi_region || primaryRegion(tx, k) == k.region) return okResult();
+  return kmsError("UnsupportedOperationException", k.arn + " is a multi-Region replica key; " +
+                                                       std::string(operation) +
+                                                       " is valid only on its primary key.");
+}
+
 Result<void> replicateMaterialVersion(runtime::Services& s, store::Tx& tx, const KeyRecord& primary,
                                       uint32_t version, std::string_view material) {
   if (!primary.multi_region || primaryRegion(tx, primary) != primary.region) return okResult();

@@ -414,13 +414,17 @@ Result<json::value> generateRandom(RequestContext& ctx, const json::value& in) {
     return AwsError::validation(
         "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
         "constraint: Member must not be null");
-  if (!str(in, "CustomKeyStoreId").empty())
-    return kmsError("CustomKeyStoreNotFoundException",
-                    "Custom key store " + str(in, "CustomKeyStoreId") + " does not exist.");
   if (in.as_object().contains("Recipient"))
     return kmsError("UnsupportedOperationException",
                     "Recipient (Nitro Enclaves attestation) is not supported by citadel.");
-  std::string bytes = crypto::randomBytes(static_cast<size_t>(n->to_number<int64_t>()));
+  const auto count = static_cast<size_t>(n->to_number<int64_t>());
+  std::string bytes;
+  if (std::string store_id = str(in, "CustomKeyStoreId"); !store_id.empty()) {
+    // AWS: with a CloudHSM key store, the bytes come from its cluster (custom_key_store.cc).
+    TRY_ASSIGN(bytes, customKeyStoreRandom(ctx, store_id, count));
+  } else {
+    bytes = crypto::randomBytes(count);
+  }
   json::object out{{"Plaintext", bytes}};
   crypto::wipe(bytes);
   return json::value(std::move(out));
