@@ -3,6 +3,7 @@
 // data key pairs, MACs, ECDH, AWS's usage errors, and the CloudTrail requestParameters hook.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "audit/audit.h"
@@ -281,6 +282,40 @@ TEST(KmsAsymmetric, CloudTrailRequestParametersHook) {
   json::value empty = json::object{};
   auto ev = runtime::buildAuditEvent(*c, nullptr, &empty, nullptr, nullptr);
   EXPECT_TRUE(json::parse(ev.record_json).as_object().at("requestParameters").is_null());
+}
+
+TEST(KmsAsymmetric, DescribeKeyAlgorithmsMatchTheCryptoTables) {
+  for (const char* spec : {"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
+                           "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519", "SM2",
+                           "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"}) {
+    const KeySpecInfo* info = keySpecInfo(spec);
+    ASSERT_NE(info, nullptr) << spec;
+    std::vector<std::string> usages(info->usages.begin(), info->usages.end());
+    // The same usages (records.cc lists CreateKey's default first).
+    auto crypto_usages = crypto::kms::keyUsagesFor(spec);
+    std::sort(crypto_usages.begin(), crypto_usages.end());
+    std::vector<std::string> sorted = usages;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, crypto_usages) << spec;
+    for (const auto& usage : usages) {
+      KeyRecord k;
+      k.key_spec = spec;
+      k.key_usage = usage;
+      json::object m = keyMetadata(k);
+      auto algs = crypto::kms::algorithmsFor(spec, usage);
+      ASSERT_TRUE(algs.ok()) << spec << " " << usage;
+      auto list = [&](const char* field) {
+        std::vector<std::string> out;
+        if (const json::value* v = m.if_contains(field))
+          for (const auto& a : v->as_array()) out.emplace_back(a.as_string());
+        return out;
+      };
+      EXPECT_EQ(list("SigningAlgorithms"), algs.value().signing) << spec << " " << usage;
+      EXPECT_EQ(list("EncryptionAlgorithms"), algs.value().encryption) << spec << " " << usage;
+      EXPECT_EQ(list("MacAlgorithms"), algs.value().mac) << spec << " " << usage;
+      EXPECT_EQ(list("KeyAgreementAlgorithms"), algs.value().key_agreement) << spec << " " << usage;
+    }
+  }
 }
 
 }  // namespace
