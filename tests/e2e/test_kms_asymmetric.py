@@ -185,13 +185,32 @@ class KmsAsymmetricTest(unittest.TestCase):
                              "ED25519_SHA_512", b"edwards")
         sm2 = self.key("SM2", "SIGN_VERIFY")
         self.check_signature(sm2, "SM2DSA", b"sm2 message")
-        # SM2DSA with DIGEST: KMS signs e and verifies it back.
-        e = os.urandom(32)
+        # SM2DSA with DIGEST: the digest is e = SM3(Z_A || M) (GB/T 32918.2), Z_A computed here
+        # from the curve parameters openssl prints and the key GetPublicKey returns; openssl
+        # then verifies the DIGEST signature over M itself.
+        params = openssl("ecparam", "-name", "SM2", "-param_enc", "explicit", "-outform",
+                         "DER").stdout
+        dump = openssl("asn1parse", "-inform", "DER", input=params).stdout.decode()
+        octets = [bytes.fromhex(line.rsplit(":", 1)[1]) for line in dump.splitlines()
+                  if "OCTET STRING" in line]
+        a, b, g = octets[0], octets[1], octets[2][1:]
+        point = self.kms.get_public_key(KeyId=sm2["KeyId"])["PublicKey"][-64:]
+        uid = b"1234567812345678"
+        z = hashlib.new("sm3", (len(uid) * 8).to_bytes(2, "big") + uid + a + b + g +
+                        point).digest()
+        message = b"sm2 digest message"
+        e = hashlib.new("sm3", z + message).digest()
         sig = self.kms.sign(KeyId=sm2["KeyId"], Message=e, MessageType="DIGEST",
                             SigningAlgorithm="SM2DSA")["Signature"]
         self.assertTrue(self.kms.verify(KeyId=sm2["KeyId"], Message=e, MessageType="DIGEST",
                                         Signature=sig, SigningAlgorithm="SM2DSA")
                         ["SignatureValid"])
+        res = openssl("dgst", "-sm3", "-sigopt", "distid:1234567812345678", "-verify",
+                      self.public_pem(sm2["KeyId"]), "-signature", self.write("sm2-dsig", sig),
+                      self.write("sm2-dmsg", message), check=False)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertTrue(self.kms.verify(KeyId=sm2["KeyId"], Message=message, Signature=sig,
+                                        SigningAlgorithm="SM2DSA")["SignatureValid"])
 
     def test_sign_with_aws_cli_and_openssl_signature_verified_by_kms(self):
         md = self.key("ECC_NIST_P256", "SIGN_VERIFY")
