@@ -51,13 +51,15 @@ TEST(ConfigKms, MapsCloudHsmClustersToTokens) {
 TEST(ConfigKms, RejectsMalformedEntries) {
   // AWS's cluster id pattern: cluster-[2-7a-zA-Z]{11,16}.
   EXPECT_NE(loadError(R"({"kms":{"hsm":{"cloudhsm_clusters":{
-    "cluster-abc":{"module":"m.so","token_label":"t"}}}}})").find("not a CloudHSM cluster id"),
+    "cluster-abc":{"module":"m.so","token_label":"t"}}}}})")
+                .find("not a CloudHSM cluster id"),
             std::string::npos);
   EXPECT_NE(loadError(R"({"kms":{"hsm":{"cloudhsm_clusters":{
     "cluster-abcdefghij1":{"module":"m.so","token_label":"t"}}}}})"),
             "");
   EXPECT_NE(loadError(R"({"kms":{"hsm":{"cloudhsm_clusters":{
-    "cluster-abcdefghijk":{"module":"m.so"}}}}})").find("token_label"),
+    "cluster-abcdefghijk":{"module":"m.so"}}}}})")
+                .find("token_label"),
             std::string::npos);
   EXPECT_NE(loadError(R"({"kms":{"hsm":{"cloudhsm_clusters":{
     "cluster-abcdefghijk":{"module":"m.so","token_label":"t","pin":"1234"}}}}})")

@@ -109,8 +109,8 @@ TEST(KmsMultiRegion, ReplicaMaterialIsTheSameBytesSealedUnderItsOwnRegion) {
   // A blob from one Region opens in the other.
   auto blob = w.call(encrypt, w.primary, json::object{{"KeyId", id}, {"Plaintext", "across"}});
   ASSERT_TRUE(blob.ok());
-  auto plain = w.call(decrypt, w.replica,
-                      json::object{{"CiphertextBlob", blob->at("CiphertextBlob")}});
+  auto plain =
+      w.call(decrypt, w.replica, json::object{{"CiphertextBlob", blob->at("CiphertextBlob")}});
   ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_EQ(plain->at("Plaintext").as_string(), "across");
   EXPECT_EQ(plain->at("KeyId").as_string(), keyArn(w.account, w.replica, id));
@@ -135,8 +135,8 @@ TEST(KmsMultiRegion, RotationOfThePrimaryReachesReplicas) {
   EXPECT_EQ(r.current_version, 2u);
   EXPECT_TRUE(r.rotation_enabled);
   EXPECT_EQ(r.rotation_period_days, 90);
-  auto opened = w.barrier.open(w.sealedMaterial(w.replica, id, 2),
-                               materialAad(w.account, w.replica, id, 2));
+  auto opened =
+      w.barrier.open(w.sealedMaterial(w.replica, id, 2), materialAad(w.account, w.replica, id, 2));
   ASSERT_TRUE(opened);
   EXPECT_EQ(*opened, v2);
   // The replica encrypts under version 2 now.
@@ -160,12 +160,12 @@ TEST(KmsMultiRegion, PrimaryOnlyOperations) {
   EXPECT_TRUE(hasReplicas(*tx, p));
   EXPECT_FALSE(hasReplicas(*tx, r));
   tx->rollback();
-  auto again = w.call(replicateKey, w.replica,
-                      json::object{{"KeyId", id}, {"ReplicaRegion", "us-west-1"}});
+  auto again =
+      w.call(replicateKey, w.replica, json::object{{"KeyId", id}, {"ReplicaRegion", "us-west-1"}});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "UnsupportedOperationException");
-  auto twice = w.call(replicateKey, w.primary,
-                      json::object{{"KeyId", id}, {"ReplicaRegion", w.replica}});
+  auto twice =
+      w.call(replicateKey, w.primary, json::object{{"KeyId", id}, {"ReplicaRegion", w.replica}});
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.error().code, "AlreadyExistsException");
 }
