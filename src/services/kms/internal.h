@@ -518,24 +518,6 @@ void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyR
 /// CustomKeyStoreNotFoundException, CustomKeyStoreInvalidStateException unless CONNECTED.
 Result<std::string> customKeyStoreRandom(RequestContext& ctx, std::string_view store_id,
                                          size_t n);
-/// The custom key store part of extendKeyMetadata (multi_region.cc calls it).
-void extendCustomKeyStoreMetadata(store::Tx& tx, const KeyRecord& k, json::object& m);
-/// The custom key store part of beforeKeyDeleted: the token key row, and the token key itself
-/// after the commit.
-void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
-/// GenerateRandom's bytes from a custom key store's token (C_GenerateRandom):
-/// CustomKeyStoreNotFoundException, CustomKeyStoreInvalidStateException unless CONNECTED.
-Result<std::string> customKeyStoreRandom(RequestContext& ctx, std::string_view store_id,
-                                         size_t n);
-/// The custom key store part of extendKeyMetadata (multi_region.cc calls it).
-void extendCustomKeyStoreMetadata(store::Tx& tx, const KeyRecord& k, json::object& m);
-/// The custom key store part of beforeKeyDeleted: the token key row, and the token key itself
-/// after the commit.
-void deleteCustomKeyStoreKeyRows(runtime::Services& s, store::Tx& tx, const KeyRecord& k);
-/// GenerateRandom's bytes from a custom key store's token (C_GenerateRandom):
-/// CustomKeyStoreNotFoundException, CustomKeyStoreInvalidStateException unless CONNECTED.
-Result<std::string> customKeyStoreRandom(RequestContext& ctx, std::string_view store_id,
-                                         size_t n);
 /// Every custom key store and multi-Region row (reset); token connections close after commit.
 void resetCustomKeyStoresAndReplicas(runtime::Services& s, store::Tx& tx);
 /// Schema of custom key stores and multi-Region keys (kms migration 2).
