@@ -496,6 +496,10 @@ class KmsAsymmetricTest(unittest.TestCase):
                           Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256",
                           message=f"{rsa_enc['Arn']} key usage is ENCRYPT_DECRYPT which is not "
                                   "valid for Sign.")
+        self.assert_error("InvalidKeyUsageException", self.kms.decrypt, KeyId=kid,
+                          CiphertextBlob=b"\x01" * 64,
+                          message=f"{ecc['Arn']} key usage is SIGN_VERIFY which is not valid "
+                                  "for Decrypt.")
         self.assert_error("InvalidKeyUsageException", self.kms.generate_mac, KeyId=kid,
                           Message=b"m", MacAlgorithm="HMAC_SHA_256")
         self.assert_error("InvalidKeyUsageException", self.kms.generate_data_key,

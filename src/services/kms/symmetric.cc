@@ -131,9 +131,11 @@ Result<Decrypted> decryptBlob(RequestContext& ctx, std::string_view blob,
   std::shared_ptr<const CachedKey> key;
   if (!key_input.empty()) {
     TRY_ASSIGN(key, resolveKey(ctx, key_input, true, Access::kCrossAccount));
-    if (asymmetricEncryption(key->record)) {
+    if (asymmetricEncryption(key->record) || key->record.key_usage != "ENCRYPT_DECRYPT") {
       // AWS: asymmetric ciphertext is the raw RSA/SM2 ciphertext; KeyId is required for it.
+      // A key of another usage is refused before the ciphertext is looked at.
       TRY_VOID(requireUsable(key->record));
+      TRY_VOID(requireKeyUsage(key->record, "ENCRYPT_DECRYPT", operation));
       TRY_ASSIGN(AsymmetricCrypt c,
                  asymmetricDecryptWith(ctx, *key, str(in, algorithm_member), blob));
       return Decrypted{std::move(key), std::move(c.bytes), std::move(c.algorithm)};
