@@ -378,6 +378,17 @@ class KmsPolicyTest(unittest.TestCase):
                           Plaintext=b"x", GrantTokens=["bogus-token"])
         self.assert_error("InvalidGrantTokenException", self.kms.retire_grant,
                           GrantToken="bogus-token")
+        # CloudTrail records the failures.
+        events = self.s.lookup_all(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "Encrypt"}])
+        failed = [r for r in harness.cloudtrail_records(events)
+                  if r.get("errorCode") == "InvalidGrantTokenException"]
+        self.assertTrue(failed)
+        events = self.s.lookup_all(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "RevokeGrant"}])
+        codes = [r.get("errorCode") for r in harness.cloudtrail_records(events)]
+        self.assertIn("InvalidGrantIdException", codes)
+        self.assertIn(None, codes)  # the successful revocation
         # The grantee retires a grant that lists RetireGrant.
         g2 = self.kms.create_grant(KeyId=md["KeyId"], GranteePrincipal=grantee_arn,
                                    Operations=["Encrypt", "RetireGrant"])
