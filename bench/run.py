@@ -561,7 +561,7 @@ def notes(r: dict) -> str:
     if r["errors"]:
         parts.append(f"errors {r['errors']}")
     if r.get("first_error"):
-        parts.append(f"first: {r['first_error'][:160]!r}")
+        parts.append(f"first: {' '.join(r['first_error'].split())[:60]!r}")
     return "; ".join(parts)
 
 
@@ -707,9 +707,14 @@ def main() -> int:
                 if r["non_2xx"] or r["errors"]:
                     log(f"[{name}] {srv.name}: {notes(r)}")
             m = best_usable([r for r in row["runs"] if r["server"] == "moto"])
+            moto_cpu = [r["cpu_us_per_req"] for r in row["runs"]
+                        if r["server"] == "moto" and usable(r) and r.get("cpu_us_per_req")]
             for r in row["runs"]:
                 r["ratio"] = (round(r["rps"] / m["rps"], 2)
                               if r["server"] == "citadel" and m and usable(r) else None)
+                r["cpu_ratio"] = (round(min(moto_cpu) / r["cpu_us_per_req"], 1)
+                                  if r["server"] == "citadel" and moto_cpu and usable(r)
+                                  and r.get("cpu_us_per_req") else None)
             row["target_rps"] = sc.get("target_rps")
             row["target_ratio"] = sc.get("target_ratio")
             results["scenarios"].append(row)
@@ -746,15 +751,16 @@ def print_report(results: dict[str, Any]) -> None:
     print(f"citadel: {cfg['duration_s']:g} s measured per run, moto: {cfg['moto_duration_s']:g} s, "
           f"each after {cfg['warmup_s']:g} s warm-up; keep-alive connections, one request in "
           f"flight per connection; signed by {'an IAM user with an identity policy' if cfg['credentials'] == 'iam-user' else 'the account root'}.\n")
-    print("| scenario | server | conns | req/s | p50 ms | p99 ms | CPU µs/req | × moto | target "
-          "| load (1 min) | notes |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
+    print("| scenario | server | conns | req/s | p50 ms | p99 ms | CPU µs/req | × moto req/s "
+          "| × moto CPU | target | load (1 min) | notes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
     for row in results["scenarios"]:
         load1 = f"{row['load_average'][0]:.1f}" if row.get("load_average") else ""
         for r in row["runs"]:
             ratio = f"{r['ratio']:.1f}×" if r.get("ratio") is not None else (
                 "n/a" if r["server"] == "citadel" else "")
             cpu = f"{r['cpu_us_per_req']:,.0f}" if r.get("cpu_us_per_req") else "?"
+            cpu_ratio = f"{r['cpu_ratio']:.1f}×" if r.get("cpu_ratio") is not None else ""
             target = []
             if r["server"] == "citadel" and r["connections"] == 32 and row.get("target_rps"):
                 ok = usable(r) and r["rps"] >= row["target_rps"]
@@ -763,12 +769,12 @@ def print_report(results: dict[str, Any]) -> None:
                 ok = r["ratio"] >= row["target_ratio"]
                 target.append(f"≥ {row['target_ratio']}×: {'met' if ok else 'not met'}")
             print(f"| {row['scenario']} | {r['server']} | {r['connections']} | {r['rps']:,.0f} | "
-                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} | {ratio} | {'; '.join(target)} | "
+                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} | {ratio} | {cpu_ratio} | {'; '.join(target)} | "
                   f"{load1} | {notes(r)} |")
     print()
-    print("× moto = citadel req/s ÷ moto's best req/s (moto at its connection counts) on the "
-          "same requests. CPU µs/req = the server process's user+system CPU time during the run "
-          "÷ responses (warm-up included).")
+    print("× moto req/s = citadel req/s ÷ moto's best req/s (moto at its connection counts) on "
+          "the same requests. CPU µs/req = the server process's user+system CPU time during the "
+          "run ÷ responses (warm-up included); × moto CPU = moto's CPU µs/req ÷ citadel's.")
     st = results.get("citadel_startup_ms", {})
     if st.get("runs"):
         print(f"citadel start-up (process start → first 200 from /_citadel/health, empty data "
