@@ -221,6 +221,45 @@ class KmsImportTest(unittest.TestCase):
         material = read(self.dir, "PlaintextKeyMaterial.bin")
         self.assertEqual(mac, hmac.new(material, b"message", hashlib.sha256).digest())
 
+    def test_imported_rsa_signing_key_signs_like_openssl(self):
+        try:
+            md = self.external_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        except botocore.exceptions.ClientError as e:
+            self.assertEqual(e.response["Error"]["Code"], "UnsupportedOperationException")
+            self.skipTest("RSA keys are not implemented in this build")
+        key_id = md["KeyId"]
+        # AWS's documentation: a PKCS#8 DER private key, wrapped with RSA_AES_KEY_WRAP_SHA_256.
+        sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out private.pem",
+           self.dir)
+        sh("openssl pkcs8 -topk8 -inform PEM -outform DER -in private.pem "
+           "-out PlaintextKeyMaterial.der -nocrypt", self.dir)
+        self.parameters(key_id, algorithm="RSA_AES_KEY_WRAP_SHA_256", spec="RSA_4096")
+        self.wrap_aes_key_wrap_sha256("PlaintextKeyMaterial.der")
+        self.import_cli(key_id)
+
+        sh("openssl pkey -in private.pem -pubout -outform DER -out public.der", self.dir)
+        self.assertEqual(self.kms.get_public_key(KeyId=key_id)["PublicKey"],
+                         read(self.dir, "public.der"))
+        # PKCS#1 v1.5 signatures are deterministic: KMS and openssl agree byte for byte.
+        with open(os.path.join(self.dir, "message.txt"), "wb") as f:
+            f.write(b"signed with imported material")
+        sig = self.kms.sign(KeyId=key_id, Message=b"signed with imported material",
+                            SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256")["Signature"]
+        sh("openssl dgst -sha256 -sign private.pem -out expected.sig message.txt",
+                      self.dir)
+        self.assertEqual(sig, read(self.dir, "expected.sig"))
+
+        # Deleted material: no signing; the same key material comes back.
+        self.kms.delete_imported_key_material(KeyId=key_id)
+        self.assert_error("KMSInvalidStateException", self.kms.sign, KeyId=key_id,
+                          Message=b"x", SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256")
+        self.parameters(key_id, algorithm="RSA_AES_KEY_WRAP_SHA_256", spec="RSA_4096")
+        self.wrap_aes_key_wrap_sha256("PlaintextKeyMaterial.der")
+        self.import_cli(key_id)
+        again = self.kms.sign(KeyId=key_id, Message=b"signed with imported material",
+                              SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256")["Signature"]
+        self.assertEqual(again, sig)
+
     # ---- errors --------------------------------------------------------------------------
 
     def test_parameter_and_token_errors(self):

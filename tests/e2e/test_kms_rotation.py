@@ -276,6 +276,20 @@ class KmsRotationTest(unittest.TestCase):
                             for r in recs))
         self.assertGreaterEqual(len(self.records("RotateKeyOnDemand")), 25)
 
+    def test_multi_region_primary_rotation_reaches_replicas(self):
+        other_region = "eu-west-1" if self.region != "eu-west-1" else "us-west-2"
+        md = self.new_key(MultiRegion=True)
+        key_id = md["KeyId"]
+        self.kms.replicate_key(KeyId=key_id, ReplicaRegion=other_region)
+        replica = self.s.client("kms", region=other_region)
+        self.kms.rotate_key_on_demand(KeyId=key_id)
+        blob = self.kms.encrypt(KeyId=key_id, Plaintext=b"everywhere")["CiphertextBlob"]
+        self.assertEqual(blob_version(blob), 2)
+        self.assertEqual(replica.decrypt(CiphertextBlob=blob)["Plaintext"], b"everywhere")
+        # Rotation is a shared property: only the primary changes it.
+        for op in (replica.rotate_key_on_demand, replica.enable_key_rotation):
+            self.assert_error("UnsupportedOperationException", op, KeyId=key_id)
+
     # ---- AWS managed keys ----------------------------------------------------------------
 
     def test_aws_managed_key_rotates_yearly(self):

@@ -233,8 +233,8 @@ Result<json::value> importKeyMaterial(RequestContext& ctx, const json::value& in
   auto wrapping_key = s.barrier.open(rows[0].text(4), tokenAad(k, token_hash));
   if (!wrapping_key) return kmsError("KMSInternalException", "The import token is unreadable.");
 
-  auto unwrapped =
-      crypto::kms::unwrapImportedMaterial(*wrapping_key, algorithm, str(in, "EncryptedKeyMaterial"));
+  auto unwrapped = crypto::kms::unwrapImportedMaterial(*wrapping_key, algorithm,
+                                                       str(in, "EncryptedKeyMaterial"));
   crypto::wipe(*wrapping_key);
   TRY_ASSIGN(std::string material, std::move(unwrapped));
   if (auto valid = crypto::kms::validateImportedMaterial(k.key_spec, material); !valid.ok()) {
@@ -307,8 +307,7 @@ Result<json::value> deleteImportedKeyMaterial(RequestContext& ctx, const json::v
   return json::value(std::move(out));
 }
 
-Result<void> runExpireKeyMaterialJob(runtime::Services& s, store::Tx& tx,
-                                     const runtime::Job& job) {
+Result<void> runExpireKeyMaterialJob(runtime::Services& s, store::Tx& tx, const runtime::Job& job) {
   auto first = job.key.find('/');
   auto second = job.key.find('/', first + 1);
   if (first == std::string::npos || second == std::string::npos) return okResult();

@@ -76,15 +76,14 @@ void saveSchedule(runtime::Services& s, store::Tx& tx, const KeyRecord& k, SysTi
       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, region, key_id) DO UPDATE SET "
       "base_ms = excluded.base_ms, next_ms = excluded.next_ms",
       {k.account_id, k.region, k.key_id, toEpochMillis(base), toEpochMillis(next)});
-  s.scheduler.schedule(tx, runtime::Job{kRotateKeyJob, jobKey(k), next, k.account_id, k.region,
-                                        "{}"});
+  s.scheduler.schedule(tx,
+                       runtime::Job{kRotateKeyJob, jobKey(k), next, k.account_id, k.region, "{}"});
   tx.afterCommit([&s] { s.scheduler.wake(); });
 }
 
 void dropSchedule(runtime::Services& s, store::Tx& tx, const KeyRecord& k) {
-  tx.exec(
-      "DELETE FROM kms_rotation_schedule WHERE account_id = ? AND region = ? AND key_id = ?",
-      keyParams(k));
+  tx.exec("DELETE FROM kms_rotation_schedule WHERE account_id = ? AND region = ? AND key_id = ?",
+          keyParams(k));
   s.scheduler.cancel(tx, kRotateKeyJob, jobKey(k));
 }
 
@@ -174,7 +173,8 @@ std::string keyMaterialId(const KeyRecord& k, uint32_t version) {
 void appendKmsServiceEvent(runtime::Services& s, store::Tx& tx, const KeyRecord& k,
                            std::string_view event_name, json::object details, SysTime when) {
   // AWS: service events (RotateKey, DeleteExpiredKeyMaterial ...) are recorded with
-  // "AWS Internal" as the caller. https://docs.aws.amazon.com/kms/latest/developerguide/ct-rotatekey.html
+  // "AWS Internal" as the caller.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/ct-rotatekey.html
   audit::AuditEvent ev;
   ev.event_id = newUuid();
   ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(when);
@@ -239,8 +239,8 @@ Result<void> runRotateKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
   if (k->key_state != "Enabled") {
     // AWS: a disabled key (or one pending deletion) is not rotated; once it is usable again and
     // the date has passed, it rotates within a day. Check again daily, keeping the due date.
-    s.scheduler.schedule(tx, runtime::Job{kRotateKeyJob, job.key, now + kDay, k->account_id,
-                                          k->region, "{}"});
+    s.scheduler.schedule(
+        tx, runtime::Job{kRotateKeyJob, job.key, now + kDay, k->account_id, k->region, "{}"});
     return okResult();
   }
   TRY_VOID(rotateNow(s, tx, *k, "AUTOMATIC", now));
@@ -253,14 +253,15 @@ Result<void> runRotateKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
 Result<json::value> enableKeyRotation(RequestContext& ctx, const json::value& in) {
   int64_t days = intMember(in, "RotationPeriodInDays", kDefaultPeriodDays);
   if (days < kMinPeriodDays || days > kMaxPeriodDays)
-    return AwsError::validation(
-        "1 validation error detected: Value '" + std::to_string(days) +
-        "' at 'rotationPeriodInDays' failed to satisfy constraint: " +
-        (days < kMinPeriodDays ? "Member must have value greater than or equal to 90"
-                               : "Member must have value less than or equal to 2560"));
+    return AwsError::validation("1 validation error detected: Value '" + std::to_string(days) +
+                                "' at 'rotationPeriodInDays' failed to satisfy constraint: " +
+                                (days < kMinPeriodDays
+                                     ? "Member must have value greater than or equal to 90"
+                                     : "Member must have value less than or equal to 2560"));
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
   TRY_VOID(requireRotatable(k));
   TRY_VOID(requireCustomerManaged(k, "EnableKeyRotation"));
+  TRY_VOID(requireNotReplica(ctx.tx(), k, "EnableKeyRotation"));
   TRY_VOID(requireEnabledForRotation(k));
   runtime::Services& s = *ctx.services;
   store::Tx& tx = ctx.tx();
@@ -283,6 +284,7 @@ Result<json::value> disableKeyRotation(RequestContext& ctx, const json::value& i
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
   TRY_VOID(requireRotatable(k));
   TRY_VOID(requireCustomerManaged(k, "DisableKeyRotation"));
+  TRY_VOID(requireNotReplica(ctx.tx(), k, "DisableKeyRotation"));
   TRY_VOID(requireEnabledForRotation(k));
   k.rotation_enabled = false;
   k.rotation_period_days = 0;
@@ -314,6 +316,7 @@ Result<json::value> rotateKeyOnDemand(RequestContext& ctx, const json::value& in
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
   TRY_VOID(requireRotatable(k));
   TRY_VOID(requireCustomerManaged(k, "RotateKeyOnDemand"));
+  TRY_VOID(requireNotReplica(ctx.tx(), k, "RotateKeyOnDemand"));
   TRY_VOID(requireEnabledForRotation(k));
   store::Tx& tx = ctx.tx();
   auto n = tx.query(
@@ -342,8 +345,9 @@ Result<json::value> listKeyRotations(RequestContext& ctx, const json::value& in)
       after = std::stoll(marker, &used);
       if (used != marker.size() || after < 0) throw std::invalid_argument("marker");
     } catch (const std::exception&) {
-      return kmsError("InvalidMarkerException", "The marker that specifies where to start is "
-                                                "invalid.");
+      return kmsError("InvalidMarkerException",
+                      "The marker that specifies where to start is "
+                      "invalid.");
     }
   }
   TRY_ASSIGN(KeyRecord k, resolveKeyForUpdate(ctx, str(in, "KeyId"), false));
