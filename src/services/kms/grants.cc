@@ -242,8 +242,7 @@ json::object listOutput(std::vector<Grant> grants, int64_t limit) {
 
 std::vector<store::Migration> grantMigrations() { return {{"kms_grants", 1, kGrantsSchemaV1}}; }
 
-std::shared_ptr<const std::vector<Grant>> keyGrants(const RequestContext& ctx,
-                                                    const KeyRecord& k) {
+std::shared_ptr<const std::vector<Grant>> keyGrants(const RequestContext& ctx, const KeyRecord& k) {
   if (ctx.tx_ && ctx.tx_->writable())
     return std::make_shared<const std::vector<Grant>>(
         readKeyGrants(*ctx.tx_, k.account_id, k.region, k.key_id));
@@ -298,9 +297,8 @@ bool grantAllows(const Grant& g, const runtime::Principal& principal, std::strin
       request.emplace_back(lower(k), v.is_string() ? std::string(v.get_string()) : "");
   auto has = [&](const std::pair<std::string, std::string>& want) {
     std::string key = lower(want.first);
-    return std::any_of(request.begin(), request.end(), [&](const auto& p) {
-      return p.first == key && p.second == want.second;
-    });
+    return std::any_of(request.begin(), request.end(),
+                       [&](const auto& p) { return p.first == key && p.second == want.second; });
   };
   if (!std::all_of(g.constraint.begin(), g.constraint.end(), has)) return false;
   if (g.constraint_type == "EncryptionContextEquals") return request.size() == g.constraint.size();
@@ -459,33 +457,35 @@ Result<json::value> retireGrant(RequestContext& ctx, const json::value& in) {
           "Either a grant token or both a key ARN and a grant ID must be specified.");
     TRY_ASSIGN(auto key, resolveKey(ctx, key_input, false, Access::kCrossAccount));
     if (!validGrantId(grant_id)) return invalidGrantId(grant_id);
-    for (auto& g : readKeyGrants(tx, key->record.account_id, key->record.region,
-                                 key->record.key_id))
+    for (auto& g :
+         readKeyGrants(tx, key->record.account_id, key->record.region, key->record.key_id))
       if (g.grant_id == grant_id) grant = std::move(g);
     if (!grant) return grantNotFound(grant_id);
   }
   const std::string key_arn = keyArn(grant->account_id, grant->region, grant->key_id);
   ctx.resources = {{"AWS::KMS::Key", key_arn}};
   const runtime::Principal& p = ctx.principal;
-  const bool allowed =
-      principalMatches(grant->retiring_principal, p) ||
-      (principalMatches(grant->grantee_principal, p) &&
-       std::find(grant->operations.begin(), grant->operations.end(), "RetireGrant") !=
-           grant->operations.end()) ||
-      (p.type == runtime::Principal::Type::kRoot &&
-       (p.account_id == grant->account_id ||
-        grant->issuing_account == "arn:aws:iam::" + p.account_id + ":root"));
+  const bool allowed = principalMatches(grant->retiring_principal, p) ||
+                       (principalMatches(grant->grantee_principal, p) &&
+                        std::find(grant->operations.begin(), grant->operations.end(),
+                                  "RetireGrant") != grant->operations.end()) ||
+                       (p.type == runtime::Principal::Type::kRoot &&
+                        (p.account_id == grant->account_id ||
+                         grant->issuing_account == "arn:aws:iam::" + p.account_id + ":root"));
   if (!allowed)
     return AwsError{"AccessDeniedException",
-                    "User: " + p.arn + " is not authorized to perform: kms:RetireGrant on "
-                    "resource: " + key_arn + " because the grant does not allow it",
+                    "User: " + p.arn +
+                        " is not authorized to perform: kms:RetireGrant on "
+                        "resource: " +
+                        key_arn + " because the grant does not allow it",
                     400,
                     true,
                     {}};
   if (dryRun(in)) return dryRunError();
-  tx.exec("DELETE FROM kms_grants WHERE account_id = ? AND region = ? AND key_id = ? AND "
-          "grant_id = ?",
-          {grant->account_id, grant->region, grant->key_id, grant->grant_id});
+  tx.exec(
+      "DELETE FROM kms_grants WHERE account_id = ? AND region = ? AND key_id = ? AND "
+      "grant_id = ?",
+      {grant->account_id, grant->region, grant->key_id, grant->grant_id});
   grantsChanged(tx);
   return json::value(nullptr);
 }
@@ -497,9 +497,10 @@ Result<json::value> revokeGrant(RequestContext& ctx, const json::value& in) {
   std::string grant_id = str(in, "GrantId");
   if (!validGrantId(grant_id)) return invalidGrantId(grant_id);
   store::Tx& tx = ctx.tx();
-  tx.exec("DELETE FROM kms_grants WHERE account_id = ? AND region = ? AND key_id = ? AND "
-          "grant_id = ?",
-          {k.account_id, k.region, k.key_id, grant_id});
+  tx.exec(
+      "DELETE FROM kms_grants WHERE account_id = ? AND region = ? AND key_id = ? AND "
+      "grant_id = ?",
+      {k.account_id, k.region, k.key_id, grant_id});
   if (tx.changes() == 0) return grantNotFound(grant_id);
   if (dryRun(in)) return dryRunError();
   grantsChanged(tx);

@@ -67,15 +67,15 @@ AttrCache& attrCache() {
 KeyAttributes readAttributes(store::Tx& tx, const KeyRecord& k) {
   KeyAttributes a;
   std::vector<store::Value> id{k.account_id, k.region, k.key_id};
-  for (const auto& r : tx.query(
-           "SELECT tag_key, tag_value FROM kms_tags WHERE account_id = ? AND region = ? AND "
-           "key_id = ? ORDER BY tag_key",
-           id))
+  for (const auto& r :
+       tx.query("SELECT tag_key, tag_value FROM kms_tags WHERE account_id = ? AND region = ? AND "
+                "key_id = ? ORDER BY tag_key",
+                id))
     a.tags.emplace_back(r.text(0), r.text(1));
-  for (const auto& r : tx.query(
-           "SELECT alias_name FROM kms_aliases WHERE account_id = ? AND region = ? AND "
-           "key_id = ? ORDER BY alias_name",
-           id))
+  for (const auto& r :
+       tx.query("SELECT alias_name FROM kms_aliases WHERE account_id = ? AND region = ? AND "
+                "key_id = ? ORDER BY alias_name",
+                id))
     a.aliases.push_back(r.text(0));
   return a;
 }
@@ -222,8 +222,8 @@ Result<std::shared_ptr<const CachedKey>> keyOf(const RequestContext& ctx, const 
   if (!blob || !blob->is_string()) return invalidCiphertext();
   auto h = parseBlobHeader(blob->get_string());
   if (!h) return invalidCiphertext();
-  auto key = findKey(ctx, keyArn(h->account_id, ctx.region, h->key_id), false,
-                     Access::kCrossAccount);
+  auto key =
+      findKey(ctx, keyArn(h->account_id, ctx.region, h->key_id), false, Access::kCrossAccount);
   if (!key.ok() && key.error().code == "NotFoundException") return invalidCiphertext();
   return key;
 }
@@ -373,7 +373,8 @@ Result<void> authorizeReEncryptTo(RequestContext& ctx, const json::value& in) {
     to.access = Access::kCrossAccount;
     to.context_member = "DestinationEncryptionContext";
     to.grant_operation = "ReEncryptTo";
-    to.copies = {{"DestinationEncryptionAlgorithm", "kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT"}};
+    to.copies = {
+        {"DestinationEncryptionAlgorithm", "kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT"}};
     auto base = keyAuthInputs(std::move(to));
     s.auth_inputs = [base](const RequestContext& c,
                            const json::value& i) -> Result<runtime::AuthInputs> {
@@ -397,8 +398,7 @@ Result<void> checkPolicyLockout(const RequestContext& ctx, const std::string& ke
                                 const std::string& policy) {
   if (!ctx.services || !ctx.services->authorizer) return okResult();
   auto compiled = iam::CompiledPolicy::compile(policy, iam::PolicyKind::kResource, key_arn);
-  if (!compiled.ok())
-    return kmsError("MalformedPolicyDocumentException", compiled.error().message);
+  if (!compiled.ok()) return kmsError("MalformedPolicyDocumentException", compiled.error().message);
   runtime::AuthInputs inputs;
   inputs.resource_policy = std::move(compiled).value();
   inputs.resource_policy_required = true;

@@ -141,8 +141,8 @@ void runDecision(const json::object& c, const std::string& name) {
   }
   if (const json::value* v = c.if_contains("resource_policy")) {
     std::string kind = str(c, "resource_policy_kind");
-    req.resource_policy = holder.add(*v, kind.empty() ? PolicyKind::kResource : kindOf(kind),
-                                     "resource");
+    req.resource_policy =
+        holder.add(*v, kind.empty() ? PolicyKind::kResource : kindOf(kind), "resource");
   }
   if (const json::value* v = c.if_contains("boundary")) {
     req.permissions_boundary = holder.add(*v, PolicyKind::kBoundary, "boundary");

@@ -135,8 +135,8 @@ TEST(KmsGrants, CreateGrantThroughAGrantIsNoWider) {
   g.constraint_type = "EncryptionContextSubset";
   g.constraint = {{"tenant", "a"}};
   auto req = [](json::array ops, json::object constraints) {
-    return json::value(json::object{{"Operations", std::move(ops)},
-                                    {"Constraints", std::move(constraints)}});
+    return json::value(
+        json::object{{"Operations", std::move(ops)}, {"Constraints", std::move(constraints)}});
   };
   json::object same{{"EncryptionContextSubset", json::object{{"tenant", "a"}, {"b", "c"}}}};
   EXPECT_TRUE(grantAllowsCreateGrant(g, req({"Encrypt"}, same)));
@@ -151,10 +151,10 @@ TEST(KmsGrants, StoreCacheTokensAndDeletion) {
   std::string key_id = w.newKey();
   const std::string alice = "arn:aws:iam::111122223333:user/alice";
   auto created = w.call(createGrant, {{"KeyId", key_id},
-                                     {"GranteePrincipal", alice},
-                                     {"RetiringPrincipal", alice},
-                                     {"Operations", json::array{"Encrypt"}},
-                                     {"Name", "n"}});
+                                      {"GranteePrincipal", alice},
+                                      {"RetiringPrincipal", alice},
+                                      {"Operations", json::array{"Encrypt"}},
+                                      {"Name", "n"}});
   ASSERT_TRUE(created.ok()) << created.error().message;
   std::string grant_id(created->at("GrantId").as_string());
   std::string token(created->at("GrantToken").as_string());
@@ -170,15 +170,16 @@ TEST(KmsGrants, StoreCacheTokensAndDeletion) {
 
   // Same name and grant: the same id again.
   auto again = w.call(createGrant, {{"KeyId", key_id},
-                                   {"GranteePrincipal", alice},
-                                   {"RetiringPrincipal", alice},
-                                   {"Operations", json::array{"Encrypt"}},
-                                   {"Name", "n"}});
+                                    {"GranteePrincipal", alice},
+                                    {"RetiringPrincipal", alice},
+                                    {"Operations", json::array{"Encrypt"}},
+                                    {"Name", "n"}});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->at("GrantId").as_string(), grant_id);
 
   // Tokens.
-  auto by_token = grantsOfTokens(*c, json::value(json::object{{"GrantTokens", json::array{token}}}));
+  auto by_token =
+      grantsOfTokens(*c, json::value(json::object{{"GrantTokens", json::array{token}}}));
   ASSERT_TRUE(by_token.ok());
   EXPECT_EQ(by_token->at(0).grant_id, grant_id);
   auto bad = grantsOfTokens(*c, json::value(json::object{{"GrantTokens", json::array{"nope"}}}));
@@ -215,10 +216,11 @@ TEST(KmsGrants, StoreCacheTokensAndDeletion) {
 TEST(KmsAuthInputs, KeyPolicyConditionKeysAndGrants) {
   World w;
   std::string key_id = w.newKey();
-  ASSERT_TRUE(w.call(tagResource, {{"KeyId", key_id},
-                                   {"Tags", json::array{json::object{{"TagKey", "team"},
-                                                                     {"TagValue", "blue"}}}}})
-                  .ok());
+  ASSERT_TRUE(
+      w.call(tagResource,
+             {{"KeyId", key_id},
+              {"Tags", json::array{json::object{{"TagKey", "team"}, {"TagValue", "blue"}}}}})
+          .ok());
   KeyAuth spec;
   spec.access = Access::kCrossAccount;
   spec.context_member = "EncryptionContext";
@@ -228,8 +230,8 @@ TEST(KmsAuthInputs, KeyPolicyConditionKeysAndGrants) {
   auto c = w.ctx(true, "arn:aws:iam::111122223333:user/alice");
   c->principal.type = runtime::Principal::Type::kIamUser;
   c->via_service = "secretsmanager.eu-west-3.amazonaws.com";
-  json::value in = json::object{{"KeyId", key_id},
-                                {"EncryptionContext", json::object{{"stage", "prod"}}}};
+  json::value in =
+      json::object{{"KeyId", key_id}, {"EncryptionContext", json::object{{"stage", "prod"}}}};
   auto inputs = fn(*c, in);
   ASSERT_TRUE(inputs.ok()) << inputs.error().message;
   EXPECT_TRUE(inputs->resource_policy_required);
