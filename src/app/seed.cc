@@ -13,8 +13,11 @@
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "crypto/crypto.h"
+#include "crypto/kms_crypto.h"
 #include "protocol/model.h"
 #include "runtime/audit_record.h"
+#include "services/kms/api.h"
 
 namespace citadel::app {
 namespace json = boost::json;
@@ -140,8 +143,7 @@ struct ServiceSection {
   const char* noun;     ///< for messages ("kms keys")
   std::set<std::string> fields;
   std::function<void(const ServiceEntry&, std::set<std::string>& seen)> check;
-  /// Empty = not supported yet. TODO(#6): KMS keys with given ids, imported material and
-  /// aliases need a KMS seam (create a key with a given id and material inside a transaction).
+  /// Empty = not supported yet (the entry stops the start).
   std::function<Result<void>(runtime::Services&, std::unique_ptr<store::Tx>&,
                              const ServiceEntry&)>
       apply;
@@ -208,6 +210,8 @@ void checkParameter(const ServiceEntry& e, std::set<std::string>& seen) {
   text(o, "description", e.where, false);
 }
 
+Result<void> seedKmsKey(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                        const ServiceEntry& e);
 Result<void> seedSecret(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
                         const ServiceEntry& e);
 Result<void> seedParameter(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
@@ -217,7 +221,7 @@ std::vector<ServiceSection>& serviceSections() {
   static std::vector<ServiceSection> sections = {
       {"kms", "keys", "kms keys",
        {"id", "account", "region", "description", "key_spec", "key_usage", "material", "aliases"},
-       checkKmsKey, {}},
+       checkKmsKey, seedKmsKey},
       {"secretsmanager", "secrets", "secretsmanager secrets",
        {"name", "account", "region", "value", "binary", "kms_key_id", "description"},
        checkSecret, seedSecret},
@@ -404,6 +408,77 @@ Result<json::value> callIam(runtime::Services& services, std::unique_ptr<store::
 }
 
 std::string errorText(const AwsError& e) { return e.code + ": " + e.message; }
+
+/// KMS: creates the key with its given id (EXTERNAL when the seed gives material, which is then
+/// imported through GetParametersForImport / ImportKeyMaterial exactly as a client would, so
+/// ciphertexts made under it stay valid across fresh starts), then its aliases. On a rerun the
+/// material is imported again: the same material is accepted, other material is refused.
+Result<void> seedKmsKey(runtime::Services& services, std::unique_ptr<store::Tx>& tx,
+                        const ServiceEntry& e) {
+  const json::object& o = *e.entry;
+  auto member = [&](const char* name, const char* fallback) {
+    const json::value* v = o.if_contains(name);
+    return v ? std::string(v->as_string()) : std::string(fallback);
+  };
+  kms::api::SeedKey seed;
+  seed.account = e.account;
+  seed.region = e.region;
+  seed.key_id = member("id", "");
+  seed.key_spec = member("key_spec", "SYMMETRIC_DEFAULT");
+  seed.key_usage = member("key_usage", "ENCRYPT_DECRYPT");
+  seed.description = member("description", "");
+  std::optional<std::string> material;
+  if (o.contains("material")) material = base64Decode(member("material", ""));
+  seed.origin = material ? "EXTERNAL" : "AWS_KMS";
+  TRY_ASSIGN(bool created, kms::api::createKeyWithId(services, *tx, seed));
+  if (created)
+    services.events.append(
+        *tx, adminEvent("CreateKey", e.account, e.region,
+                        json::object{{"keyId", seed.key_id},
+                                     {"keySpec", seed.key_spec},
+                                     {"keyUsage", seed.key_usage},
+                                     {"origin", seed.origin}}));
+  auto call = [&](const char* op, json::object in) {
+    return callService(services, tx, "kms", e.account, e.region, op, std::move(in));
+  };
+  auto failed = [](const char* what, const AwsError& err) {
+    return AwsError{err.code, std::string(what) + ": " + errorText(err), 400, true, {}};
+  };
+  if (material) {
+    auto params = call("GetParametersForImport",
+                       json::object{{"KeyId", seed.key_id},
+                                    {"WrappingAlgorithm", "RSAES_OAEP_SHA_256"},
+                                    {"WrappingKeySpec", "RSA_2048"}});
+    if (!params.ok()) return failed("GetParametersForImport", params.error());
+    const json::object& p = params->as_object();
+    auto wrapped = crypto::kms::rsaEncrypt(std::string(p.at("PublicKey").as_string()),
+                                           "RSAES_OAEP_SHA_256", *material);
+    crypto::wipe(*material);
+    if (!wrapped.ok()) return failed("wrapping the material", wrapped.error());
+    auto imported = call("ImportKeyMaterial",
+                         json::object{{"KeyId", seed.key_id},
+                                      {"ImportToken", p.at("ImportToken")},
+                                      {"EncryptedKeyMaterial", *wrapped},
+                                      {"ExpirationModel", "KEY_MATERIAL_DOES_NOT_EXPIRE"}});
+    if (!imported.ok()) return failed("ImportKeyMaterial", imported.error());
+  }
+  if (const json::value* aliases = o.if_contains("aliases")) {
+    for (const auto& a : aliases->as_array()) {
+      std::string alias(a.as_string());
+      auto target = call("DescribeKey", json::object{{"KeyId", alias}});
+      if (target.ok()) {
+        if (target->as_object().at("KeyMetadata").as_object().at("KeyId") == json::value(seed.key_id))
+          continue;
+        auto moved = call("UpdateAlias", json::object{{"AliasName", alias}, {"TargetKeyId", seed.key_id}});
+        if (!moved.ok()) return failed(("UpdateAlias " + alias).c_str(), moved.error());
+        continue;
+      }
+      auto made = call("CreateAlias", json::object{{"AliasName", alias}, {"TargetKeyId", seed.key_id}});
+      if (!made.ok()) return failed(("CreateAlias " + alias).c_str(), made.error());
+    }
+  }
+  return okResult();
+}
 
 /// Secrets Manager: creates the secret, or stores a new value when the seed's differs.
 Result<void> seedSecret(runtime::Services& services, std::unique_ptr<store::Tx>& tx,

@@ -1,12 +1,14 @@
 """Issue 6: drop-in for LocalStack and moto users — development credentials (--dev), state
 reset, the test time source, seed files, init scripts and LocalStack's health endpoint."""
 
+import base64
 import json
 import os
 import stat
 import tempfile
 import textwrap
 import unittest
+import uuid
 
 import botocore.exceptions
 
@@ -313,6 +315,16 @@ iam:
 """
 
 
+KMS_SEED = """\
+kms:
+  keys:
+    - id: {key_id}
+      description: seeded
+      material: {material}
+      aliases: [alias/seeded]
+"""
+
+
 class SeedTest(unittest.TestCase):
     def make_seed(self, directory):
         self.other = harness.random_account_id()
@@ -351,6 +363,32 @@ class SeedTest(unittest.TestCase):
             self.assertEqual([u["UserName"] for u in users], ["alice"])
             keys = s.client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"]
             self.assertEqual([k["AccessKeyId"] for k in keys], [self.alice[0]])
+
+    def test_seeded_kms_key_decrypts_ciphertext_of_a_previous_fresh_start(self):
+        d = tmpdir(self)
+        key_id = str(uuid.uuid4())
+        seed = os.path.join(d, "seed.yaml")
+        with open(seed, "w") as f:
+            f.write(KMS_SEED.format(key_id=key_id, material=base64.b64encode(os.urandom(32)).decode()))
+        # The same account on both starts (a blob names the key's account and id).
+        env = {"CITADEL_ACCOUNT_ID": harness.random_account_id()}
+        with CitadelServer(data_dir=os.path.join(d, "run1"), seed=seed, env=env) as s:
+            kms = s.client("kms")
+            meta = kms.describe_key(KeyId="alias/seeded")["KeyMetadata"]
+            self.assertEqual(meta["KeyId"], key_id)
+            self.assertEqual((meta["Origin"], meta["KeyState"]), ("EXTERNAL", "Enabled"))
+            blob = kms.encrypt(KeyId="alias/seeded", Plaintext=b"kept across starts",
+                               EncryptionContext={"app": "seed"})["CiphertextBlob"]
+            s.restart()  # the same seed again on the same data: nothing fails, nothing doubles
+            self.assertEqual(len(s.client("kms").list_aliases(KeyId=key_id)["Aliases"]), 1)
+        # A fresh data directory (a new root key): the seed recreates the key from its material.
+        with CitadelServer(data_dir=os.path.join(d, "run2"), seed=seed, env=env) as s:
+            out = s.client("kms").decrypt(CiphertextBlob=blob, EncryptionContext={"app": "seed"})
+            self.assertEqual(out["Plaintext"], b"kept across starts")
+            self.assertTrue(out["KeyId"].endswith(key_id))
+            events = s.client("cloudtrail").lookup_events(LookupAttributes=[
+                {"AttributeKey": "EventName", "AttributeValue": "ImportKeyMaterial"}])["Events"]
+            self.assertEqual(len(events), 1)
 
     def test_json_seed(self):
         d = tmpdir(self)
@@ -467,18 +505,27 @@ class SeedBadInputTest(unittest.TestCase):
                   material: AAAA
             """), '"material" must be 32 bytes')
 
-    def test_kms_keys_not_seedable_yet_fail_clearly(self):
-        self.fail_with(textwrap.dedent("""\
-            kms:
-              keys:
-                - id: 1234abcd-12ab-34cd-56ef-1234567890ab
-                  material: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
-                  aliases: [alias/app]
-            """), "kms keys are not supported yet")
+    def test_other_service_entries_fail_clearly(self):
         self.fail_with("ssm:\n  parameters:\n    - name: /app/x\n      type: Text\n      value: v\n",
                        "ssm.parameters[0] (/app/x): \"type\" must be String, StringList or SecureString")
         self.fail_with("secretsmanager:\n  secrets:\n    - name: app/db\n",
                        'secretsmanager.secrets[0] (app/db): give exactly one of "value" and "binary"')
+
+    def test_kms_key_that_exists_with_other_material_stops_the_start(self):
+        d = tmpdir(self)
+        data = os.path.join(d, "data")
+        key_id = str(uuid.uuid4())
+        first = os.path.join(d, "first.yaml")
+        with open(first, "w") as f:
+            f.write(KMS_SEED.format(key_id=key_id, material=base64.b64encode(b"A" * 32).decode()))
+        with CitadelServer(data_dir=data, seed=first):
+            pass
+        second = os.path.join(d, "second.yaml")
+        with open(second, "w") as f:
+            f.write(KMS_SEED.format(key_id=key_id, material=base64.b64encode(b"B" * 32).decode()))
+        proc = harness.serve_expect_failure(["--seed", second], data_dir=data)
+        self.assertIn(f"kms.keys[0] ({key_id}): ImportKeyMaterial: IncorrectKeyMaterialException",
+                      proc.stderr)
 
     def test_nothing_half_created(self):
         other = harness.random_account_id()

@@ -41,6 +41,22 @@ Result<boost::json::value> generateDataKeyWithoutPlaintext(runtime::RequestConte
 /// KMS DescribeKey as `ctx`'s caller: {KeyId} -> {KeyMetadata}.
 Result<boost::json::value> describeKey(runtime::RequestContext& ctx,
                                        const boost::json::value& input);
+/// A key with a given id, as a seed file describes it (citadel's own start-up seeding).
+struct SeedKey {
+  std::string account;
+  std::string region;
+  std::string key_id;  ///< a UUID
+  std::string key_spec = "SYMMETRIC_DEFAULT";
+  std::string key_usage = "ENCRYPT_DECRYPT";
+  std::string origin = "AWS_KMS";  ///< EXTERNAL: created in PendingImport, awaiting material
+  std::string description;
+};
+/// Creates the key with its given id inside `tx` (default key policy, fresh material unless
+/// EXTERNAL). True when created; false when a key with that id already exists as described
+/// (idempotent seeding); ValidationException when it exists otherwise. The caller writes the
+/// audit record.
+Result<bool> createKeyWithId(runtime::Services& s, store::Tx& tx, const SeedKey& seed);
+
 /// The key ARN a KeyId (id, ARN, alias name or alias ARN) names, for the calling service's own
 /// resources / condition keys. NotFoundException as KMS answers it.
 Result<std::string> resolveKeyArn(runtime::RequestContext& ctx, std::string_view key_id);
