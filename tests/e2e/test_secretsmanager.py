@@ -464,6 +464,21 @@ class SecretsManagerTest(unittest.TestCase):
         self.kms.enable_key(KeyId=key["KeyId"])
         self.assertEqual(self.sm.get_secret_value(SecretId=name)["SecretString"], "s3cr3t-value")
 
+    def test_new_key_reencrypts_labelled_versions(self):
+        old = self.kms.create_key()["KeyMetadata"]
+        new = self.kms.create_key()["KeyMetadata"]
+        name = self.name()
+        self.sm.create_secret(Name=name, SecretString="one", KmsKeyId=old["KeyId"])
+        self.sm.put_secret_value(SecretId=name, SecretString="two")
+        self.sm.update_secret(SecretId=name, KmsKeyId=new["Arn"])
+        versions = self.sm.list_secret_version_ids(SecretId=name)["Versions"]
+        self.assertEqual([v["KmsKeyIds"] for v in versions], [[new["Arn"]], [new["Arn"]]])
+        # The old key is no longer needed.
+        self.kms.disable_key(KeyId=old["KeyId"])
+        self.assertEqual(self.sm.get_secret_value(SecretId=name)["SecretString"], "two")
+        self.assertEqual(self.sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")
+                         ["SecretString"], "one")
+
     def test_default_key_is_the_aws_managed_key(self):
         name = self.name()
         self.sm.create_secret(Name=name, SecretString="x")

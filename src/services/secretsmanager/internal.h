@@ -49,9 +49,9 @@ struct SecretRecord {
   std::string account_id;
   std::string region;
   std::string name;
-  std::string arn;          ///< arn:aws:secretsmanager:<region>:<account>:secret:<name>-XXXXXX
+  std::string arn;  ///< arn:aws:secretsmanager:<region>:<account>:secret:<name>-XXXXXX
   std::string description;
-  std::string kms_key_id;   ///< as the client gave it; empty = aws/secretsmanager
+  std::string kms_key_id;  ///< as the client gave it; empty = aws/secretsmanager
   SysTime created{};
   SysTime last_changed{};
   std::optional<SysTime> last_accessed;  ///< day resolution
@@ -59,15 +59,15 @@ struct SecretRecord {
   std::optional<SysTime> deleted_date;   ///< when DeleteSecret was called
   bool rotation_enabled = false;
   std::string rotation_lambda;
-  int64_t rotation_days = 0;          ///< AutomaticallyAfterDays (0 = none)
-  std::string rotation_schedule;      ///< ScheduleExpression ("" = none)
-  std::string rotation_duration;      ///< Duration ("" = default)
+  int64_t rotation_days = 0;      ///< AutomaticallyAfterDays (0 = none)
+  std::string rotation_schedule;  ///< ScheduleExpression ("" = none)
+  std::string rotation_duration;  ///< Duration ("" = default)
   std::optional<SysTime> last_rotated;
   std::optional<SysTime> next_rotation;  ///< end of the next rotation window
-  std::string policy;                 ///< resource policy ("" = none)
-  std::string primary_region;         ///< set on replicas: the primary's region
+  std::string policy;                    ///< resource policy ("" = none)
+  std::string primary_region;            ///< set on replicas: the primary's region
   std::string owning_service;
-  std::string type;                   ///< MedeaTypeType (managed external secrets), as given
+  std::string type;  ///< MedeaTypeType (managed external secrets), as given
   int64_t rev = 0;
 
   bool deleted() const { return deletion_date.has_value(); }
@@ -79,11 +79,11 @@ struct VersionRecord {
   std::string version_id;
   SysTime created{};
   std::optional<SysTime> last_accessed;
-  std::string kms_key_arn;  ///< the key that encrypted the data key
-  std::string encrypted_key;  ///< KMS ciphertext of the data key
-  std::string sealed;       ///< citadel's AES-256-GCM envelope of the value
-  bool binary = false;      ///< SecretBinary (else SecretString)
-  bool has_value = false;   ///< false for a rotation placeholder
+  std::string kms_key_arn;          ///< the key that encrypted the data key
+  std::string encrypted_key;        ///< KMS ciphertext of the data key
+  std::string sealed;               ///< citadel's AES-256-GCM envelope of the value
+  bool binary = false;              ///< SecretBinary (else SecretString)
+  bool has_value = false;           ///< false for a rotation placeholder
   std::vector<std::string> stages;  ///< in attachment order
 };
 
@@ -138,8 +138,8 @@ std::vector<store::Migration> migrations();
 std::optional<Snapshot> loadSnapshot(store::Tx& tx, std::string_view account,
                                      std::string_view region, std::string_view secret_id);
 /// The secret by exact (account, region, name), read inside `tx`.
-std::optional<Snapshot> loadByName(store::Tx& tx, std::string_view account,
-                                   std::string_view region, std::string_view name);
+std::optional<Snapshot> loadByName(store::Tx& tx, std::string_view account, std::string_view region,
+                                   std::string_view name);
 /// The cached snapshot for a SecretId as seen by `ctx` (ARN account/region or the request's),
 /// filled from a fresh read transaction on a miss (or from the request's write transaction
 /// when it is open, without caching). nullptr when there is no such secret.

@@ -175,8 +175,7 @@ void rotateFromScheduler(runtime::Services& s, const std::string& arn, const std
 
 Result<void> runRotateJob(runtime::Services& s, store::Tx& tx, const runtime::Job& job) {
   auto snap = loadSnapshot(tx, job.account_id, job.region, job.key);
-  if (!snap || snap->record.deleted() || !snap->record.rotation_enabled ||
-      snap->record.isReplica())
+  if (!snap || snap->record.deleted() || !snap->record.rotation_enabled || snap->record.isReplica())
     return okResult();
   // If the process stops before the rotation ends, the job runs again in ten minutes; the
   // rotation replaces this guard with the next window when it finishes.
@@ -360,8 +359,7 @@ Result<json::value> rotateSecret(RequestContext& ctx, const json::value& in) {
     // request still succeeds, as AWS's asynchronous rotation does; other errors fail it.
     auto fresh = findSecretForUpdate(ctx, r.arn);
     if (fresh)
-      if (const VersionRecord* p = fresh->byStage(kPending))
-        out["VersionId"] = p->version_id;
+      if (const VersionRecord* p = fresh->byStage(kPending)) out["VersionId"] = p->version_id;
     if (fresh && !out.contains("VersionId"))
       if (const VersionRecord* c = fresh->byStage(kCurrent)) out["VersionId"] = c->version_id;
     if (!outcome.ok() && outcome.error().code == "ResourceNotFoundException" && !fresh)

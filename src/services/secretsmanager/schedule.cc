@@ -55,7 +55,7 @@ std::optional<int> fieldValue(std::string_view s, const char* const* names, int 
   return std::nullopt;
 }
 
-constexpr const char* kMonths[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL",
+constexpr const char* kMonths[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",  "JUL",
                                    "AUG", "SEP", "OCT", "NOV", "DEC", nullptr};
 constexpr const char* kWeekdays[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", nullptr};
 
@@ -88,7 +88,8 @@ bool parseField(std::string_view text, int lo, int hi, const char* const* names,
       b = part.find('/') != std::string::npos ? hi : *x;
     }
     if (a < lo || b > hi) return false;
-    for (int v = a; v <= b; v += step) bits[static_cast<size_t>(v - (lo == 1970 ? 1970 : 0))] = true;
+    for (int v = a; v <= b; v += step)
+      bits[static_cast<size_t>(v - (lo == 1970 ? 1970 : 0))] = true;
   }
   return true;
 }
@@ -116,11 +117,8 @@ bool cronDayMatches(const CronSpec& c, std::chrono::sys_days day) {
   if (y < 1970 || y >= 1970 + static_cast<int>(c.years.size())) return false;
   if (!c.years[static_cast<size_t>(y - 1970)] || !c.months[m]) return false;
   int wd = static_cast<int>(std::chrono::weekday(day).c_encoding()) + 1;  // 1 = SUN
-  unsigned last =
-      static_cast<unsigned>(std::chrono::year_month_day_last(ymd.year(),
-                                                             std::chrono::month_day_last(
-                                                                 ymd.month()))
-                                .day());
+  unsigned last = static_cast<unsigned>(
+      std::chrono::year_month_day_last(ymd.year(), std::chrono::month_day_last(ymd.month())).day());
   if (!c.any_day_of_month) {
     if (c.last_day_of_month) return d == last;
     return c.days[d];
@@ -209,8 +207,8 @@ Result<RotationSchedule> parseRotationRules(int64_t days_in, std::string_view ex
   } else {
     std::string e(trimSpaces(expression));
     auto bad = [&](const std::string& why) {
-      return invalidParameter("Invalid ScheduleExpression " + std::string(expression) + ": " +
-                              why + ".");
+      return invalidParameter("Invalid ScheduleExpression " + std::string(expression) + ": " + why +
+                              ".");
     };
     if (e.rfind("rate(", 0) == 0 && e.back() == ')') {
       std::string body = e.substr(5, e.size() - 6);
@@ -221,9 +219,8 @@ Result<RotationSchedule> parseRotationRules(int64_t days_in, std::string_view ex
       if (!n || *n <= 0) return bad("the rate must be a positive whole number");
       if (parts[1] == "hours" || parts[1] == "hour") {
         if (*n < 4)
-          return invalidParameter(
-              "The rotation schedule frequency must be at least four hours: " +
-              std::string(expression) + ".");
+          return invalidParameter("The rotation schedule frequency must be at least four hours: " +
+                                  std::string(expression) + ".");
         if (*n > 23) return bad("a rate in hours is at most 23 hours; use days");
         s.kind = RotationSchedule::Kind::kHours;
       } else if (parts[1] == "days" || parts[1] == "day") {
@@ -244,9 +241,8 @@ Result<RotationSchedule> parseRotationRules(int64_t days_in, std::string_view ex
       std::vector<int> times = cronTimes(s.cron);
       for (size_t i = 1; i < times.size(); ++i)
         if (times[i] - times[i - 1] < 4 * 60)
-          return invalidParameter(
-              "The rotation schedule frequency must be at least four hours: " +
-              std::string(expression) + ".");
+          return invalidParameter("The rotation schedule frequency must be at least four hours: " +
+                                  std::string(expression) + ".");
       if (times.size() > 1 && times.front() + 24 * 60 - times.back() < 4 * 60)
         return invalidParameter("The rotation schedule frequency must be at least four hours: " +
                                 std::string(expression) + ".");

@@ -27,13 +27,13 @@ namespace citadel::secretsmanager {
 struct CronSpec {
   std::vector<bool> minutes = std::vector<bool>(60);
   std::vector<bool> hours = std::vector<bool>(24);
-  std::vector<bool> days = std::vector<bool>(32);    ///< 1..31
-  bool last_day_of_month = false;                    ///< "L" in day-of-month
-  std::vector<bool> months = std::vector<bool>(13);  ///< 1..12
-  std::vector<bool> weekdays = std::vector<bool>(8); ///< 1..7 = SUN..SAT
-  int nth_weekday = 0;   ///< "d#n": weekday d (1..7), occurrence n (1..5); 0 = unused
+  std::vector<bool> days = std::vector<bool>(32);     ///< 1..31
+  bool last_day_of_month = false;                     ///< "L" in day-of-month
+  std::vector<bool> months = std::vector<bool>(13);   ///< 1..12
+  std::vector<bool> weekdays = std::vector<bool>(8);  ///< 1..7 = SUN..SAT
+  int nth_weekday = 0;  ///< "d#n": weekday d (1..7), occurrence n (1..5); 0 = unused
   int nth_weekday_day = 0;
-  int last_weekday = 0;  ///< "dL": last weekday d of the month; 0 = unused
+  int last_weekday = 0;           ///< "dL": last weekday d of the month; 0 = unused
   bool any_day_of_month = false;  ///< '?' in day-of-month (day-of-week decides)
   bool any_day_of_week = false;   ///< '?' in day-of-week (day-of-month decides)
   std::vector<bool> years = std::vector<bool>(200);  ///< 1970..2169; all true for '*'
@@ -43,10 +43,10 @@ struct CronSpec {
 struct RotationSchedule {
   enum class Kind { kDays, kHours, kCron };
   Kind kind = Kind::kDays;
-  int64_t every = 0;          ///< days or hours (rate / AutomaticallyAfterDays)
+  int64_t every = 0;                ///< days or hours (rate / AutomaticallyAfterDays)
   bool from_last_rotation = false;  ///< AutomaticallyAfterDays: counted from the last rotation
   CronSpec cron;
-  int64_t window_hours = 0;   ///< 0 = to the end of the UTC day
+  int64_t window_hours = 0;  ///< 0 = to the end of the UTC day
 };
 
 /// Parses and validates RotationRules. `days` 0 = absent. InvalidParameterException worded as

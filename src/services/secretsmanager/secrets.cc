@@ -75,8 +75,8 @@ std::optional<ArnParts> parseSecretArn(std::string_view id) {
 Result<void> validateName(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 512;
   for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("/_+=.@-").find(c) !=
-                                                             std::string_view::npos))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+          std::string_view("/_+=.@-").find(c) != std::string_view::npos))
       ok = false;
   if (!ok)
     return smError("InvalidParameterException",
@@ -127,8 +127,10 @@ json::array replicationJson(const Snapshot& snap) {
   json::array a;
   for (const auto& r : snap.replicas) {
     json::object o{{"Region", r.region}, {"Status", r.status}};
-    if (!r.kms_key_id.empty()) o["KmsKeyId"] = r.kms_key_id;
-    else o["KmsKeyId"] = "alias/aws/secretsmanager";
+    if (!r.kms_key_id.empty())
+      o["KmsKeyId"] = r.kms_key_id;
+    else
+      o["KmsKeyId"] = "alias/aws/secretsmanager";
     if (!r.status_message.empty()) o["StatusMessage"] = r.status_message;
     a.push_back(std::move(o));
   }
@@ -144,8 +146,10 @@ bool validRegion(std::string_view r) {
   if (r.size() < 9 || r.size() > 25) return false;
   int dashes = 0;
   for (char c : r) {
-    if (c == '-') ++dashes;
-    else if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)))
+    if (c == '-')
+      ++dashes;
+    else if (!std::islower(static_cast<unsigned char>(c)) &&
+             !std::isdigit(static_cast<unsigned char>(c)))
       return false;
   }
   return dashes >= 2 && std::isdigit(static_cast<unsigned char>(r.back()));
@@ -322,7 +326,8 @@ json::object describeDoc(const Snapshot& snap, bool list_entry) {
   o["LastChangedDate"] = toEpochSeconds(r.last_changed);
   if (r.last_accessed) o["LastAccessedDate"] = toEpochSeconds(*r.last_accessed);
   if (r.deleted_date) o["DeletedDate"] = toEpochSeconds(*r.deleted_date);
-  if (r.rotation_enabled && r.next_rotation) o["NextRotationDate"] = toEpochSeconds(*r.next_rotation);
+  if (r.rotation_enabled && r.next_rotation)
+    o["NextRotationDate"] = toEpochSeconds(*r.next_rotation);
   if (!snap.tags.empty()) o["Tags"] = tagsJson(snap.tags);
   json::object stages;
   for (const auto& v : snap.versions) {
@@ -378,9 +383,8 @@ Result<json::value> createSecret(RequestContext& ctx, const json::value& in) {
                          "You can't use ClientRequestToken " + token +
                              " because that value is already in use for a version of secret " +
                              existing->record.arn + ".");
-        json::object out{{"ARN", existing->record.arn},
-                         {"Name", existing->record.name},
-                         {"VersionId", token}};
+        json::object out{
+            {"ARN", existing->record.arn}, {"Name", existing->record.name}, {"VersionId", token}};
         if (!existing->replicas.empty()) out["ReplicationStatus"] = replicationJson(*existing);
         return json::value(std::move(out));
       }
@@ -482,9 +486,24 @@ Result<json::value> updateSecretOp(RequestContext& ctx, const json::value& in) {
     snap.record.description = str(in, "Description");
     changed = true;
   }
+  std::string old_key = snap.record.kms_key_id;
   if (o.contains("KmsKeyId")) {
     snap.record.kms_key_id = storedKeyId(ctx, str(in, "KmsKeyId"));
     changed = true;
+  }
+  if (snap.record.kms_key_id != old_key) {
+    // AWS: a new key re-encrypts the versions labelled AWSCURRENT, AWSPENDING and AWSPREVIOUS.
+    SecretRecord before = snap.record;
+    before.kms_key_id = old_key;
+    for (auto& v : snap.versions) {
+      bool labelled = false;
+      for (const auto& s : v.stages)
+        labelled = labelled || s == kCurrent || s == kPending || s == kPrevious;
+      if (!labelled || !v.has_value) continue;
+      TRY_ASSIGN(Plain value, openValue(ctx, before, v));
+      TRY_VOID(sealValue(ctx, snap.record, v, value));
+      updateVersionValue(ctx.tx(), snap.record.arn, v);
+    }
   }
   if (o.contains("Type")) {
     snap.record.type = str(in, "Type");
@@ -527,10 +546,9 @@ Result<json::value> deleteSecret(RequestContext& ctx, const json::value& in) {
   if (!snap.replicas.empty()) {
     std::string regions;
     for (const auto& r : snap.replicas) regions += (regions.empty() ? "" : ", ") + r.region;
-    return smError("InvalidRequestException",
-                   "You can't delete secret " + snap.record.name +
-                       " because it has replicas in " + regions +
-                       ". Remove the Regions from replication first.");
+    return smError("InvalidRequestException", "You can't delete secret " + snap.record.name +
+                                                  " because it has replicas in " + regions +
+                                                  ". Remove the Regions from replication first.");
   }
   store::Tx& tx = ctx.tx();
   auto& sched = ctx.services->scheduler;
@@ -622,10 +640,9 @@ namespace {
 /// a condition that pins the caller's account, organization or network origin.
 bool grantsPublicAccess(const iam::PolicyDocument& doc) {
   static const std::set<std::string> kPinning = {
-      "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
-      "aws:principalarn",     "aws:sourceaccount",  "aws:sourcearn",
-      "aws:sourceowner",      "aws:sourcevpc",      "aws:sourcevpce",
-      "aws:userid",           "aws:sourceip",       "kms:calleraccount"};
+      "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:principalarn",
+      "aws:sourceaccount",    "aws:sourcearn",      "aws:sourceowner",       "aws:sourcevpc",
+      "aws:sourcevpce",       "aws:userid",         "aws:sourceip",          "kms:calleraccount"};
   for (const auto& st : doc.statements) {
     if (st.effect != iam::Effect::kAllow || st.not_principal) continue;
     bool wildcard = st.principal.wildcard;
@@ -706,12 +723,13 @@ Result<json::value> validateResourcePolicy(RequestContext& ctx, const json::valu
     errors.push_back(
         json::object{{"CheckName", "SYNTAX_CHECK"}, {"ErrorMessage", doc.error().message}});
   else if (grantsPublicAccess(*doc))
-    errors.push_back(json::object{
-        {"CheckName", "PUBLIC_POLICY_CHECK"},
-        {"ErrorMessage", "The resource policy grants broad access to the secret: a statement "
-                         "allows Principal \"*\" without a condition that limits the caller."}});
+    errors.push_back(
+        json::object{{"CheckName", "PUBLIC_POLICY_CHECK"},
+                     {"ErrorMessage",
+                      "The resource policy grants broad access to the secret: a statement "
+                      "allows Principal \"*\" without a condition that limits the caller."}});
   return json::value(json::object{{"PolicyValidationPassed", errors.empty()},
-                      {"ValidationErrors", std::move(errors)}});
+                                  {"ValidationErrors", std::move(errors)}});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -722,7 +740,8 @@ Result<json::value> replicateSecretToRegions(RequestContext& ctx, const json::va
   nameResource(ctx, snap.record.arn);
   TRY_VOID(replicate(ctx, snap, in.as_object().if_contains("AddReplicaRegions"),
                      boolean(in, "ForceOverwriteReplicaSecret", false)));
-  return json::value(json::object{{"ARN", snap.record.arn}, {"ReplicationStatus", replicationJson(snap)}});
+  return json::value(
+      json::object{{"ARN", snap.record.arn}, {"ReplicationStatus", replicationJson(snap)}});
 }
 
 Result<json::value> removeRegionsFromReplication(RequestContext& ctx, const json::value& in) {
@@ -745,7 +764,8 @@ Result<json::value> removeRegionsFromReplication(RequestContext& ctx, const json
       snap.replicas.erase(it);
     }
   writeReplicas(tx, snap.record.arn, snap.replicas);
-  return json::value(json::object{{"ARN", snap.record.arn}, {"ReplicationStatus", replicationJson(snap)}});
+  return json::value(
+      json::object{{"ARN", snap.record.arn}, {"ReplicationStatus", replicationJson(snap)}});
 }
 
 Result<json::value> stopReplicationToReplica(RequestContext& ctx, const json::value& in) {
@@ -755,8 +775,8 @@ Result<json::value> stopReplicationToReplica(RequestContext& ctx, const json::va
     return smError("InvalidRequestException",
                    "StopReplicationToReplica is only allowed on a replica secret.");
   store::Tx& tx = ctx.tx();
-  if (auto primary = loadByName(tx, snap.record.account_id, snap.record.primary_region,
-                                snap.record.name)) {
+  if (auto primary =
+          loadByName(tx, snap.record.account_id, snap.record.primary_region, snap.record.name)) {
     std::erase_if(primary->replicas,
                   [&](const ReplicaRecord& r) { return r.region == snap.record.region; });
     writeReplicas(tx, primary->record.arn, primary->replicas);

@@ -23,11 +23,12 @@ void addSecretInputs(AuthInputs& a, const Snapshot& snap) {
     keys.push_back({"aws:ResourceTag/" + k, {v}});
   }
   if (!snap.record.rotation_lambda.empty())
-    keys.push_back({"secretsmanager:resource/AllowRotationLambdaArn", {snap.record.rotation_lambda}});
+    keys.push_back(
+        {"secretsmanager:resource/AllowRotationLambdaArn", {snap.record.rotation_lambda}});
   if (!snap.record.primary_region.empty() || !snap.replicas.empty())
-    keys.push_back({"secretsmanager:resource/PrimaryRegion",
-                    {snap.record.primary_region.empty() ? snap.record.region
-                                                        : snap.record.primary_region}});
+    keys.push_back(
+        {"secretsmanager:resource/PrimaryRegion",
+         {snap.record.primary_region.empty() ? snap.record.region : snap.record.primary_region}});
   a.resource_policy = snap.policy;
   a.resource_account = snap.record.account_id;
 }
@@ -58,8 +59,8 @@ Result<AuthInputs> authInputs(const RequestContext& ctx, const json::value& in) 
   flag("RotateImmediately", "secretsmanager:RotateImmediately");
   if (o.contains("RotationRules")) keys.push_back({"secretsmanager:ModifyRotationRules", {"true"}});
   if (const json::value* v = o.if_contains("RecoveryWindowInDays"); v && v->is_number())
-    keys.push_back({"secretsmanager:RecoveryWindowInDays",
-                    {std::to_string(v->to_number<int64_t>())}});
+    keys.push_back(
+        {"secretsmanager:RecoveryWindowInDays", {std::to_string(v->to_number<int64_t>())}});
   if (const json::value* v = o.if_contains("AddReplicaRegions"); v && v->is_array()) {
     std::vector<std::string> regions;
     for (const auto& e : v->as_array()) regions.push_back(str(e, "Region"));
@@ -102,7 +103,8 @@ Result<json::object> batchEntry(RequestContext& ctx, const std::shared_ptr<const
   if (snap->record.deleted()) return markedForDeletion();
   TRY_ASSIGN(const VersionRecord* v, selectVersion(*snap, "", ""));
   TRY_ASSIGN(Plain value, openValue(ctx, snap->record, *v));
-  json::object e{{"ARN", snap->record.arn}, {"Name", snap->record.name}, {"VersionId", v->version_id}};
+  json::object e{
+      {"ARN", snap->record.arn}, {"Name", snap->record.name}, {"VersionId", v->version_id}};
   e[value.binary ? "SecretBinary" : "SecretString"] =
       json::string(value.bytes.data(), value.bytes.size());
   json::array stages;

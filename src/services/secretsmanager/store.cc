@@ -86,10 +86,10 @@ Snapshot complete(store::Tx& tx, SecretRecord rec) {
   Snapshot snap;
   snap.record = std::move(rec);
   const std::string& arn = snap.record.arn;
-  for (const auto& row : tx.query(
-           "SELECT version_id, created_ms, accessed_ms, kms_key_arn, encrypted_key, sealed, "
-           "is_binary, has_value FROM sm_versions WHERE arn = ? ORDER BY seq",
-           {arn})) {
+  for (const auto& row :
+       tx.query("SELECT version_id, created_ms, accessed_ms, kms_key_arn, encrypted_key, sealed, "
+                "is_binary, has_value FROM sm_versions WHERE arn = ? ORDER BY seq",
+                {arn})) {
     VersionRecord v;
     v.version_id = row.text(0);
     v.created = fromEpochMillis(row.integer(1));
@@ -110,10 +110,10 @@ Snapshot complete(store::Tx& tx, SecretRecord rec) {
   for (const auto& row :
        tx.query("SELECT tag_key, tag_value FROM sm_tags WHERE arn = ? ORDER BY pos", {arn}))
     snap.tags.emplace_back(row.text(0), row.text(1));
-  for (const auto& row : tx.query(
-           "SELECT region, kms_key_id, status, status_message FROM sm_replicas WHERE arn = ? "
-           "ORDER BY region",
-           {arn}))
+  for (const auto& row :
+       tx.query("SELECT region, kms_key_id, status, status_message FROM sm_replicas WHERE arn = ? "
+                "ORDER BY region",
+                {arn}))
     snap.replicas.push_back({row.text(0), row.text(1), row.text(2), row.text(3)});
   if (!snap.record.policy.empty()) {
     auto compiled =
@@ -182,8 +182,8 @@ std::pair<std::string, std::string> scopeOf(const RequestContext& ctx, std::stri
 
 std::vector<store::Migration> migrations() { return {{"secretsmanager", 1, kSchemaV1}}; }
 
-std::optional<Snapshot> loadByName(store::Tx& tx, std::string_view account,
-                                   std::string_view region, std::string_view name) {
+std::optional<Snapshot> loadByName(store::Tx& tx, std::string_view account, std::string_view region,
+                                   std::string_view name) {
   auto rows = tx.query(std::string("SELECT ") + kSecretColumns +
                            " FROM sm_secrets WHERE account_id = ? AND region = ? AND name = ?",
                        {std::string(account), std::string(region), std::string(name)});
@@ -238,12 +238,28 @@ void insertSecret(store::Tx& tx, const SecretRecord& r,
                   const std::vector<std::pair<std::string, std::string>>& tags) {
   tx.exec(std::string("INSERT INTO sm_secrets (") + kSecretColumns +
               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {r.account_id, r.region, r.name, r.arn, r.description, r.kms_key_id,
-           toEpochMillis(r.created), toEpochMillis(r.last_changed), timeValue(r.last_accessed),
-           timeValue(r.deletion_date), timeValue(r.deleted_date),
-           int64_t{r.rotation_enabled ? 1 : 0}, r.rotation_lambda, r.rotation_days,
-           r.rotation_schedule, r.rotation_duration, timeValue(r.last_rotated),
-           timeValue(r.next_rotation), r.policy, r.primary_region, r.owning_service, r.type,
+          {r.account_id,
+           r.region,
+           r.name,
+           r.arn,
+           r.description,
+           r.kms_key_id,
+           toEpochMillis(r.created),
+           toEpochMillis(r.last_changed),
+           timeValue(r.last_accessed),
+           timeValue(r.deletion_date),
+           timeValue(r.deleted_date),
+           int64_t{r.rotation_enabled ? 1 : 0},
+           r.rotation_lambda,
+           r.rotation_days,
+           r.rotation_schedule,
+           r.rotation_duration,
+           timeValue(r.last_rotated),
+           timeValue(r.next_rotation),
+           r.policy,
+           r.primary_region,
+           r.owning_service,
+           r.type,
            r.rev});
   writeTags(tx, r.arn, tags);
   invalidateAfterCommit(tx, r.arn);

@@ -41,9 +41,9 @@ std::optional<std::string> gcmSeal(std::string_view key, std::string_view plain,
   auto ivp = reinterpret_cast<const unsigned char*>(iv.data());
   if (EVP_EncryptInit_ex(c.get(), EVP_aes_256_gcm(), nullptr, k, ivp) != 1) return std::nullopt;
   int len = 0;
-  if (!aad.empty() && EVP_EncryptUpdate(c.get(), nullptr, &len,
-                                        reinterpret_cast<const unsigned char*>(aad.data()),
-                                        static_cast<int>(aad.size())) != 1)
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(c.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1)
     return std::nullopt;
   std::string out;
   out.resize(1 + kIvSize + plain.size() + kTagSize);
@@ -74,9 +74,9 @@ std::optional<std::string> gcmOpen(std::string_view key, std::string_view sealed
                          reinterpret_cast<const unsigned char*>(key.data()), src + 1) != 1)
     return std::nullopt;
   int len = 0;
-  if (!aad.empty() && EVP_DecryptUpdate(c.get(), nullptr, &len,
-                                        reinterpret_cast<const unsigned char*>(aad.data()),
-                                        static_cast<int>(aad.size())) != 1)
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(c.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1)
     return std::nullopt;
   std::string out(n, '\0');
   auto dst = reinterpret_cast<unsigned char*>(out.data());
@@ -97,8 +97,7 @@ std::optional<std::string> gcmOpen(std::string_view key, std::string_view sealed
 /// (replicas are encrypted with their own region's key).
 class RegionScope {
  public:
-  RegionScope(RequestContext& ctx, const std::string& region)
-      : ctx_(ctx), saved_(ctx.region) {
+  RegionScope(RequestContext& ctx, const std::string& region) : ctx_(ctx), saved_(ctx.region) {
     ctx_.region = region;
   }
   ~RegionScope() { ctx_.region = std::move(saved_); }
@@ -124,10 +123,12 @@ AwsError kmsFailure(AwsError e, bool encrypting) {
     return smError("EncryptionFailure",
                    "Secrets Manager can't encrypt the protected secret text using the provided "
                    "KMS key. Check that the KMS key is available, enabled, and not in an "
-                   "invalid state. (" + e.code + ")");
+                   "invalid state. (" +
+                       e.code + ")");
   return smError("DecryptionFailure",
                  "Secrets Manager can't decrypt the protected secret text using the provided "
-                 "KMS key. (" + e.code + ")");
+                 "KMS key. (" +
+                     e.code + ")");
 }
 
 std::string kmsKeyArn(const std::string& region, const std::string& account,
@@ -135,7 +136,9 @@ std::string kmsKeyArn(const std::string& region, const std::string& account,
   return "arn:aws:kms:" + region + ":" + account + ":key/" + key_id;
 }
 
-std::string suffixOf(const std::string& arn) { return arn.size() >= 6 ? arn.substr(arn.size() - 6) : ""; }
+std::string suffixOf(const std::string& arn) {
+  return arn.size() >= 6 ? arn.substr(arn.size() - 6) : "";
+}
 
 bool hasStage(const VersionRecord& v, std::string_view stage) {
   return std::find(v.stages.begin(), v.stages.end(), stage) != v.stages.end();
@@ -202,8 +205,8 @@ Result<void> sealValue(RequestContext& ctx, const SecretRecord& r, VersionRecord
     key_id = kmsKeyArn(r.region, r.account_id, managed);
   }
   json::object in{{"KeyId", key_id},
-                   {"KeySpec", "AES_256"},
-                   {"EncryptionContext", encryptionContext(r.arn, v.version_id)}};
+                  {"KeySpec", "AES_256"},
+                  {"EncryptionContext", encryptionContext(r.arn, v.version_id)}};
   Result<json::value> out = AwsError::internal();
   {
     RegionScope scope(ctx, r.region);
@@ -236,8 +239,8 @@ Result<Plain> openValue(RequestContext& ctx, const SecretRecord& r, const Versio
   }
   if (!out.ok()) return kmsFailure(std::move(out).error(), false);
   json::string& key = out->as_object().at("Plaintext").as_string();
-  auto plain = gcmOpen(std::string_view(key.data(), key.size()), v.sealed,
-                       envelopeAad(r.arn, v.version_id));
+  auto plain =
+      gcmOpen(std::string_view(key.data(), key.size()), v.sealed, envelopeAad(r.arn, v.version_id));
   std::fill(key.begin(), key.end(), '\0');
   if (!plain)
     return smError("DecryptionFailure",
@@ -252,10 +255,12 @@ Result<const VersionRecord*> selectVersion(const Snapshot& snap, const std::stri
   if (!version_id.empty()) {
     v = snap.byId(version_id);
     if (!v || !v->has_value)
-      return AwsError{"ResourceNotFoundException",
-                      "Secrets Manager can't find the specified secret value for VersionId: " +
-                          version_id,
-                      400, true, {}};
+      return AwsError{
+          "ResourceNotFoundException",
+          "Secrets Manager can't find the specified secret value for VersionId: " + version_id,
+          400,
+          true,
+          {}};
     if (!stage.empty() && !hasStage(*v, stage))
       return smError("InvalidRequestException",
                      "You provided a VersionStage that is not associated to the provided "
@@ -265,10 +270,12 @@ Result<const VersionRecord*> selectVersion(const Snapshot& snap, const std::stri
   const std::string& label = stage.empty() ? std::string(kCurrent) : stage;
   v = snap.byStage(label);
   if (!v || !v->has_value)
-    return AwsError{"ResourceNotFoundException",
-                    "Secrets Manager can't find the specified secret value for staging label: " +
-                        label,
-                    400, true, {}};
+    return AwsError{
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret value for staging label: " + label,
+        400,
+        true,
+        {}};
   return v;
 }
 
@@ -323,9 +330,9 @@ Result<void> moveStage(Snapshot& snap, const std::string& stage, const std::stri
   if (!move_to.empty() && !snap.byId(move_to)) return version_missing(move_to);
   if (!remove_from.empty() && !snap.byId(remove_from)) return version_missing(remove_from);
   if (!remove_from.empty() && (!holder || holder->version_id != remove_from))
-    return smError("InvalidParameterException",
-                   "The staging label " + stage + " isn't attached to version " + remove_from +
-                       ".");
+    return smError(
+        "InvalidParameterException",
+        "The staging label " + stage + " isn't attached to version " + remove_from + ".");
   if (move_to.empty()) {
     if (remove_from.empty())
       return smError("InvalidParameterException",
@@ -365,8 +372,8 @@ void saveStages(RequestContext& ctx, Snapshot& snap) {
   if (snap.record.isReplica()) return;
   for (const auto& rep : snap.replicas) {
     if (rep.status != "InSync") continue;
-    std::string arn = secretArn(rep.region, snap.record.account_id, snap.record.name,
-                                suffixOf(snap.record.arn));
+    std::string arn =
+        secretArn(rep.region, snap.record.account_id, snap.record.name, suffixOf(snap.record.arn));
     std::vector<VersionRecord> mirrored;
     std::set<std::string> present;
     for (const auto& row : tx.query("SELECT version_id FROM sm_versions WHERE arn = ?", {arn}))
@@ -434,8 +441,8 @@ Result<json::value> getSecretValue(RequestContext& ctx, const json::value& in) {
   if (!snap) return notFound();
   nameResource(ctx, snap->record.arn);
   if (snap->record.deleted()) return markedForDeletion();
-  TRY_ASSIGN(const VersionRecord* v, selectVersion(*snap, str(in, "VersionId"),
-                                                   str(in, "VersionStage")));
+  TRY_ASSIGN(const VersionRecord* v,
+             selectVersion(*snap, str(in, "VersionId"), str(in, "VersionStage")));
   TRY_ASSIGN(Plain value, openValue(ctx, snap->record, *v));
   json::object out;
   out.reserve(7);
@@ -513,9 +520,8 @@ Result<json::value> listSecretVersionIds(RequestContext& ctx, const json::value&
     max = static_cast<size_t>(m->to_number<int64_t>());
   json::array page;
   for (size_t i = start; i < all.size() && page.size() < max; ++i) page.push_back(all[i]);
-  json::object out{{"Versions", std::move(page)},
-                   {"ARN", snap->record.arn},
-                   {"Name", snap->record.name}};
+  json::object out{
+      {"Versions", std::move(page)}, {"ARN", snap->record.arn}, {"Name", snap->record.name}};
   if (start + max < all.size()) out["NextToken"] = base64Encode(std::to_string(start + max));
   return json::value(std::move(out));
 }

@@ -58,10 +58,9 @@ runtime::BuiltinFunction rotateOk() {
           }};
 }
 runtime::BuiltinFunction rotateFailsAtSet() {
-  return {kRotateFailsAtSet, "test rotation failing at setSecret",
-          [](const runtime::Invocation& inv, const json::value& ev) {
-            return rotate(inv, ev, true);
-          }};
+  return {
+      kRotateFailsAtSet, "test rotation failing at setSecret",
+      [](const runtime::Invocation& inv, const json::value& ev) { return rotate(inv, ev, true); }};
 }
 CITADEL_REGISTER_FUNCTION(rotateOk);
 CITADEL_REGISTER_FUNCTION(rotateFailsAtSet);
@@ -251,8 +250,8 @@ TEST(SecretsManagerService, GetSecretValueOnACacheHitBeginsNoTransaction) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(w.value("hot"), "v");
   EXPECT_EQ(w.db.begins.load(), before);
   // A change is seen at once (the cache drops the secret after the commit).
-  ASSERT_TRUE(w.call(putSecretValue, json::object{{"SecretId", "hot"}, {"SecretString", "v2"}})
-                  .ok());
+  ASSERT_TRUE(
+      w.call(putSecretValue, json::object{{"SecretId", "hot"}, {"SecretString", "v2"}}).ok());
   EXPECT_EQ(w.value("hot"), "v2");
   EXPECT_EQ(w.value("hot", "AWSPREVIOUS"), "v");
 }
@@ -262,8 +261,8 @@ TEST(SecretsManagerService, OldestUnlabeledVersionsGoBeyondOneHundred) {
   World w(dir.path);
   ASSERT_TRUE(w.call(createSecret, json::object{{"Name", "many"}, {"SecretString", "0"}}).ok());
   for (int i = 1; i <= 104; ++i)
-    ASSERT_TRUE(w.call(putSecretValue, json::object{{"SecretId", "many"},
-                                                    {"SecretString", std::to_string(i)}})
+    ASSERT_TRUE(w.call(putSecretValue,
+                       json::object{{"SecretId", "many"}, {"SecretString", std::to_string(i)}})
                     .ok());
   EXPECT_EQ(w.count("SELECT COUNT(*) FROM sm_versions"), 100);
   EXPECT_EQ(w.value("many"), "104");
@@ -379,11 +378,12 @@ TEST(SecretsManagerService, FailingRotationKeepsAwsCurrentAndLeavesAwsPending) {
 TEST(SecretsManagerService, ResetDeletesEveryRow) {
   TempDir dir;
   World w(dir.path);
-  ASSERT_TRUE(w.call(createSecret, json::object{{"Name", "r1"},
-                                                {"SecretString", "x"},
-                                                {"Tags", json::array{json::object{
-                                                             {"Key", "k"}, {"Value", "v"}}}}})
-                  .ok());
+  ASSERT_TRUE(
+      w.call(createSecret,
+             json::object{{"Name", "r1"},
+                          {"SecretString", "x"},
+                          {"Tags", json::array{json::object{{"Key", "k"}, {"Value", "v"}}}}})
+          .ok());
   ASSERT_TRUE(w.call(deleteSecret, json::object{{"SecretId", "r1"}}).ok());
   ASSERT_EQ(w.value("r1"), "error:InvalidRequestException");
   const runtime::ServiceSpec* spec = w.services.service("secretsmanager");
