@@ -3,6 +3,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "services/iam/internal.h"
+#include "services/iam/provider.h"
 
 namespace citadel::iamsvc {
 
@@ -28,6 +29,7 @@ Result<void> createOrganizationAccountAccessRole(store::Tx& tx, const std::strin
   TRY_VOID(insertEntity(tx, e));
   tx.exec("INSERT INTO iam_attachments(entity_id, policy_arn) VALUES (?, ?)",
           {e.id, std::string("arn:aws:iam::aws:policy/AdministratorAccess")});
+  policiesChanged(tx);
   return okResult();
 }
 

@@ -27,6 +27,12 @@ std::shared_ptr<const iam::CompiledPolicy> allowsNothing() {
   return kPolicy;
 }
 
+/// Grows once after every committed IAM change; a cached entry is valid only while the
+/// generation it was read under is current. The generation is read before the snapshot
+/// begins, so an entry filled from a snapshot older than a commit is never served after it.
+std::atomic<uint64_t> g_generation{1};
+constexpr size_t kMaxCachedPrincipals = 16384;
+
 iam::PolicyCache& trustCache() {
   static iam::PolicyCache cache;
   return cache;
@@ -50,6 +56,10 @@ std::optional<RoleForSts> findRoleForSts(store::Tx& tx, const std::string& role_
 Result<std::shared_ptr<const iam::CompiledPolicy>> compiledTrustPolicy(const RoleForSts& role) {
   return trustCache().get("trust:" + role.id, crypto::sha256Hex(role.trust_policy),
                           role.trust_policy, iam::PolicyKind::kTrust);
+}
+
+void policiesChanged(store::Tx& tx) {
+  tx.afterCommit([] { g_generation.fetch_add(1, std::memory_order_acq_rel); });
 }
 
 bool managedPolicyExists(store::Tx& tx, const std::string& account, const std::string& arn) {
@@ -82,9 +92,32 @@ std::vector<std::shared_ptr<const iam::CompiledPolicy>> IamPolicyProvider::sessi
 }
 
 runtime::PrincipalPolicies IamPolicyProvider::policiesFor(const runtime::Principal& principal) {
+  using Type = runtime::Principal::Type;
+  if (principal.type != Type::kIamUser && principal.type != Type::kAssumedRole) return {};
+  // A role's sessions share their role's policies: key by account and role name.
+  std::string key = principal.type == Type::kIamUser
+                        ? "u " + principal.arn
+                        : "r " + principal.account_id + " " + toLower(roleNameOfSession(principal.arn));
+  const uint64_t generation = g_generation.load(std::memory_order_acquire);
+  {
+    std::shared_lock lock(principals_mu_);
+    auto it = principals_.find(key);
+    if (it != principals_.end() && it->second.generation == generation)
+      return *it->second.policies;
+  }
+  auto loaded = std::make_shared<const runtime::PrincipalPolicies>(load(principal));
+  {
+    std::unique_lock lock(principals_mu_);
+    if (principals_.size() >= kMaxCachedPrincipals) principals_.clear();
+    auto& slot = principals_[key];
+    if (slot.generation <= generation) slot = Cached{generation, loaded};
+  }
+  return *loaded;
+}
+
+runtime::PrincipalPolicies IamPolicyProvider::load(const runtime::Principal& principal) {
   runtime::PrincipalPolicies out;
   using Type = runtime::Principal::Type;
-  if (principal.type != Type::kIamUser && principal.type != Type::kAssumedRole) return out;
   auto tx = db_.begin(false);
 
   std::vector<store::Row> rows;

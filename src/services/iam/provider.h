@@ -2,9 +2,12 @@
 /// The PolicyProvider over IAM's state: the compiled policies of an IAM user (its own and its
 /// groups') or of a role session's role, read in one snapshot, compiled once per version.
 
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "iam/compiled.h"
 #include "runtime/policy_provider.h"
@@ -12,11 +15,17 @@
 
 namespace citadel::iamsvc {
 
+/// Marks the IAM state (entities, policies, attachments, groups, tags, boundaries) changed by
+/// `tx`: once it commits, every principal's cached policies are read again. Every IAM write
+/// calls it (the service wraps its mutating handlers; other writers call it themselves).
+void policiesChanged(store::Tx& tx);
+
 class IamPolicyProvider : public runtime::PolicyProvider {
  public:
   explicit IamPolicyProvider(store::Store& db) : db_(db) {}
   /// Identity policies, boundary and tags of an IAM user or assumed-role principal; other
-  /// principals have none (exists=true, no policies).
+  /// principals have none (exists=true, no policies). Cached per principal until the next
+  /// committed IAM change (policiesChanged): the hot path reads no SQLite.
   runtime::PrincipalPolicies policiesFor(const runtime::Principal& principal) override;
   /// Session policies of a role session: inline (compiled as kSession) and managed by ARN.
   std::vector<std::shared_ptr<const iam::CompiledPolicy>> sessionPolicies(
@@ -26,8 +35,17 @@ class IamPolicyProvider : public runtime::PolicyProvider {
   const iam::PolicyCache& cache() const { return cache_; }
 
  private:
+  /// One snapshot read of a principal's policies (no cache).
+  runtime::PrincipalPolicies load(const runtime::Principal& principal);
+
+  struct Cached {
+    uint64_t generation;
+    std::shared_ptr<const runtime::PrincipalPolicies> policies;
+  };
   store::Store& db_;
   iam::PolicyCache cache_;
+  std::shared_mutex principals_mu_;
+  std::unordered_map<std::string, Cached> principals_;
 };
 
 /// What STS needs to know of a role to let a caller assume it.

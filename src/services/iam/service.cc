@@ -89,6 +89,14 @@ std::vector<std::string> policyArn(const RequestContext&, const json::value& in)
 
 OperationSpec op(runtime::Handler h, bool read_only, ResourceFn resources = {}) {
   OperationSpec s;
+  if (!read_only) {
+    // Every IAM change drops the principals' cached policies once it commits.
+    h = [inner = std::move(h)](RequestContext& ctx, const json::value& in) {
+      auto out = inner(ctx, in);
+      if (out.ok()) policiesChanged(ctx.tx());
+      return out;
+    };
+  }
   s.handler = std::move(h);
   s.read_only = read_only;
   s.global = true;
@@ -245,6 +253,7 @@ runtime::ServiceSpec makeIam() {
     tx.exec("DELETE FROM iam_policies WHERE account_id <> 'aws'");
     tx.exec("DELETE FROM access_keys WHERE principal_type = 'IAMUser'");
     tx.afterCommit([&services] { services.identity.invalidate(); });
+    policiesChanged(tx);
   };
   return s;
 }
