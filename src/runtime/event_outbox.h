@@ -17,24 +17,24 @@ namespace citadel::runtime {
 
 /// One event in EventBridge's envelope.
 struct OutboxEvent {
-  int64_t seq = 0;               ///< position in the outbox (set by the store; 0 when new)
-  std::string version = "0";     ///< envelope "version"
-  std::string id;                ///< envelope "id"; a new UUID when empty
-  std::string detail_type;       ///< "Parameter Store Change"
-  std::string source;            ///< "aws.ssm"
-  std::string account;           ///< the account the event belongs to
-  SysTime time{};                ///< the event's time (Clock::now() when default)
+  int64_t seq = 0;            ///< position in the outbox (set by the store; 0 when new)
+  std::string version = "0";  ///< envelope "version"
+  std::string id;             ///< envelope "id"; a new UUID when empty
+  std::string detail_type;    ///< "Parameter Store Change"
+  std::string source;         ///< "aws.ssm"
+  std::string account;        ///< the account the event belongs to
+  SysTime time{};             ///< the event's time (Clock::now() when default)
   std::string region;
   std::vector<std::string> resources;  ///< ARNs
-  std::string detail = "{}";     ///< the "detail" member as JSON text
+  std::string detail = "{}";           ///< the "detail" member as JSON text
 };
 
 /// What list() returns.
 struct OutboxQuery {
-  std::string source;        ///< empty = every source
-  std::string account;       ///< empty = every account
-  std::string detail_type;   ///< empty = every detail-type
-  int64_t after_seq = 0;     ///< only events with seq > after_seq
+  std::string source;       ///< empty = every source
+  std::string account;      ///< empty = every account
+  std::string detail_type;  ///< empty = every detail-type
+  int64_t after_seq = 0;    ///< only events with seq > after_seq
   size_t limit = 1000;
 };
 

@@ -32,7 +32,7 @@ enum class PolicyType { kExpiration, kExpirationNotification, kNoChangeNotificat
 /// One validated parameter policy.
 struct Policy {
   PolicyType type;
-  std::string text;  ///< the policy as the caller wrote it (PolicyText)
+  std::string text;     ///< the policy as the caller wrote it (PolicyText)
   SysTime timestamp{};  ///< Expiration
   int64_t amount = 0;   ///< Before (ExpirationNotification) / After (NoChangeNotification)
   std::string unit;     ///< "Days" / "Hours"
@@ -44,18 +44,18 @@ struct Policy {
 struct ParamRecord {
   std::string name;
   int64_t version = 0;
-  std::string type;         ///< String / StringList / SecureString
-  std::string value;        ///< SecureString: base64 of the KMS ciphertext blob
-  std::string key_id;       ///< SecureString: KeyId as given, or "alias/aws/ssm"
-  std::string tier;         ///< Standard / Advanced
-  std::string data_type;    ///< text / aws:ec2:image / aws:ssm:integration
+  std::string type;       ///< String / StringList / SecureString
+  std::string value;      ///< SecureString: base64 of the KMS ciphertext blob
+  std::string key_id;     ///< SecureString: KeyId as given, or "alias/aws/ssm"
+  std::string tier;       ///< Standard / Advanced
+  std::string data_type;  ///< text / aws:ec2:image / aws:ssm:integration
   std::string description;
   std::string allowed_pattern;
-  std::string policies;     ///< JSON array text as given ("" = none)
+  std::string policies;  ///< JSON array text as given ("" = none)
   int64_t modified_ms = 0;
   std::string modified_user;
   std::vector<std::string> labels;
-  bool is_public = false;   ///< an AWS public parameter (/aws/service/...)
+  bool is_public = false;  ///< an AWS public parameter (/aws/service/...)
 };
 
 /// The latest version of a parameter plus its tags (what the metadata cache holds).
@@ -74,8 +74,7 @@ AwsError validation(std::string message);
 AwsError parameterNotFound(std::string_view name);
 
 /// The parameter ARN: arn:aws:ssm:<region>:<account>:parameter/<name without leading '/'>.
-std::string parameterArn(std::string_view account, std::string_view region,
-                         std::string_view name);
+std::string parameterArn(std::string_view account, std::string_view region, std::string_view name);
 /// A Name member as a parameter name: the name itself, or the name inside a parameter ARN.
 std::string nameFromInput(std::string_view name_or_arn);
 /// AWS's name rules for a parameter created by PutParameter (characters, reserved prefixes,
@@ -86,7 +85,7 @@ int hierarchyLevels(std::string_view name);
 /// Splits "name:selector"; selector "" when absent. ValidationException for two colons.
 struct Selector {
   std::string name;
-  std::string selector;        ///< "" / "3" / "label"
+  std::string selector;  ///< "" / "3" / "label"
   std::optional<int64_t> version;
 };
 Result<Selector> parseSelector(std::string_view text);

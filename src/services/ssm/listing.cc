@@ -66,8 +66,8 @@ Result<std::vector<Filter>> parseFilters(const json::value& in, bool by_path) {
     if (const auto* v = f.as_object().if_contains("Values"); v && v->is_array())
       for (const auto& x : v->as_array()) filter.values.emplace_back(x.as_string());
     const bool is_tag = filter.key.rfind("tag:", 0) == 0;
-    static const std::set<std::string> kDescribeKeys{"Path", "Name", "Type", "KeyId", "Tier",
-                                                     "DataType"};
+    static const std::set<std::string> kDescribeKeys{"Path",  "Name", "Type",
+                                                     "KeyId", "Tier", "DataType"};
     static const std::set<std::string> kPathKeys{"Type", "KeyId", "Label", "DataType"};
     if (!is_tag && !(by_path ? kPathKeys : kDescribeKeys).count(filter.key))
       return ssmError("InvalidFilterKey",
@@ -80,8 +80,10 @@ Result<std::vector<Filter>> parseFilters(const json::value& in, bool by_path) {
                       "The following filter is duplicated in the request: " + filter.key +
                           ". A request can contain only one occurrence of a specific filter.");
     if (!is_tag && filter.values.empty())
-      return ssmError("InvalidFilterValue", "The following filter values are missing : null for "
-                                            "filter key " + filter.key + ".");
+      return ssmError("InvalidFilterValue",
+                      "The following filter values are missing : null for "
+                      "filter key " +
+                          filter.key + ".");
     if (filter.key == "Path") {
       if (filter.option.empty()) filter.option = "OneLevel";
       if (filter.option != "OneLevel" && filter.option != "Recursive")
@@ -114,13 +116,12 @@ Result<std::vector<Filter>> parseFilters(const json::value& in, bool by_path) {
       (void)text;
       return true;
     };
-    if (filter.key == "Type" &&
-        !checkValues({"String", "StringList", "SecureString"}, "[String, StringList, SecureString]"))
+    if (filter.key == "Type" && !checkValues({"String", "StringList", "SecureString"},
+                                             "[String, StringList, SecureString]"))
       return ssmError("InvalidFilterValue",
                       "The following filter value is not valid: " + filter.values.front() +
                           ". Valid values include: [String, StringList, SecureString].");
-    if (filter.key == "Tier" &&
-        !checkValues({"Standard", "Advanced", "Intelligent-Tiering"}, ""))
+    if (filter.key == "Tier" && !checkValues({"Standard", "Advanced", "Intelligent-Tiering"}, ""))
       return ssmError("InvalidFilterValue",
                       "The following filter value is not valid: " + filter.values.front() +
                           ". Valid values include: [Standard, Advanced, Intelligent-Tiering].");
@@ -197,8 +198,8 @@ Result<std::string> valueFor(RequestContext& ctx, const ParamRecord& r, bool dec
   in["CiphertextBlob"] = std::move(*blob);
   in["EncryptionContext"] =
       json::object{{"PARAMETER_ARN", parameterArn(ctx.account_id, ctx.region, r.name)}};
-  auto out = runtime::invokeAs(ctx, "kms", "Decrypt", json::value(std::move(in)),
-                               "ssm.amazonaws.com");
+  auto out =
+      runtime::invokeAs(ctx, "kms", "Decrypt", json::value(std::move(in)), "ssm.amazonaws.com");
   if (!out.ok()) return std::move(out).error();
   return std::string(out->as_object().at("Plaintext").as_string());
 }
@@ -212,8 +213,9 @@ Result<void> requireParameterType(const json::value& in) {
 }
 
 AwsError invalidResourceId() {
-  return ssmError("InvalidResourceId", "The resource ID is not valid. Verify that the ID and try "
-                                       "again.");
+  return ssmError("InvalidResourceId",
+                  "The resource ID is not valid. Verify that the ID and try "
+                  "again.");
 }
 
 }  // namespace
@@ -348,9 +350,8 @@ Result<json::value> removeTagsFromResource(RequestContext& ctx, const json::valu
   auto& tx = ctx.tx();
   if (!loadCurrentTx(tx, ctx.account_id, ctx.region, name)) return invalidResourceId();
   for (const auto& k : in.as_object().at("TagKeys").as_array())
-    tx.exec(
-        "DELETE FROM ssm_tags WHERE account_id = ? AND region = ? AND name = ? AND tag_key = ?",
-        {ctx.account_id, ctx.region, name, std::string(k.as_string())});
+    tx.exec("DELETE FROM ssm_tags WHERE account_id = ? AND region = ? AND name = ? AND tag_key = ?",
+            {ctx.account_id, ctx.region, name, std::string(k.as_string())});
   invalidateAfterCommit(tx, ctx.account_id, ctx.region, name);
   return json::value(json::object{});
 }

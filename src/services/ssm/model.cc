@@ -43,8 +43,7 @@ AwsError parameterNotFound(std::string_view name) {
   return ssmError("ParameterNotFound", "Parameter " + std::string(name) + " not found.");
 }
 
-std::string parameterArn(std::string_view account, std::string_view region,
-                         std::string_view name) {
+std::string parameterArn(std::string_view account, std::string_view region, std::string_view name) {
   std::string out = "arn:aws:ssm:";
   out.append(region).append(":").append(account).append(":parameter");
   if (name.empty() || name.front() != '/') out += '/';
@@ -81,7 +80,8 @@ int hierarchyLevels(std::string_view name) {
 }
 
 Result<void> validateNewName(std::string_view name) {
-  // AWS: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html
+  // AWS:
+  // https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html
   std::string_view bare = name;
   while (!bare.empty() && bare.front() == '/') bare.remove_prefix(1);
   const bool is_path = name.find('/') != std::string_view::npos;
@@ -96,13 +96,14 @@ Result<void> validateNewName(std::string_view name) {
   }
   bool ok = !name.empty();
   for (char c : name) ok = ok && nameChar(c);
-  if (ok && is_path) ok = name.front() == '/' && name.back() != '/' &&
-                          name.find("//") == std::string_view::npos;
+  if (ok && is_path)
+    ok = name.front() == '/' && name.back() != '/' && name.find("//") == std::string_view::npos;
   if (!ok) return validation(kBadName);
   // AWS: the fully qualified name (ARN prefix included) may have at most 1011 characters.
   if (name.size() > 1011)
-    return validation("Parameter name: the fully qualified parameter name can't exceed 1011 "
-                      "characters.");
+    return validation(
+        "Parameter name: the fully qualified parameter name can't exceed 1011 "
+        "characters.");
   if (hierarchyLevels(name) > 15)
     return ssmError("HierarchyLevelLimitExceededException",
                     "A hierarchy can have a maximum of 15 levels. For more information, see "
@@ -194,8 +195,7 @@ Result<std::vector<Policy>> parsePolicies(std::string_view text, SysTime now) {
       p.amount = std::stoll(digits);
       p.unit = str(*attrs, "Unit");
       if (p.unit.empty()) p.unit = "Days";
-      if (p.unit != "Days" && p.unit != "Hours")
-        return badAttribute("Unit must be Days or Hours.");
+      if (p.unit != "Days" && p.unit != "Hours") return badAttribute("Unit must be Days or Hours.");
     }
     for (const Policy& prev : out)
       if (prev.type == p.type)

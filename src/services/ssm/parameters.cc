@@ -67,7 +67,8 @@ Result<json::object> parameterDoc(RequestContext& ctx, const ParamRecord& rec,
 }
 
 /// GetParameter of /aws/reference/secretsmanager/<id>: the secret through Secrets Manager.
-// AWS: https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html
+// AWS:
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html
 Result<json::object> secretReference(RequestContext& ctx, const Selector& sel,
                                      bool with_decryption) {
   if (!with_decryption)
@@ -86,8 +87,8 @@ Result<json::object> secretReference(RequestContext& ctx, const Selector& sel,
     else
       in["VersionStage"] = sel.selector;
   }
-  auto out = runtime::invokeAs(ctx, "secretsmanager", "GetSecretValue",
-                               json::value(std::move(in)), kViaService);
+  auto out = runtime::invokeAs(ctx, "secretsmanager", "GetSecretValue", json::value(std::move(in)),
+                               kViaService);
   if (!out.ok()) {
     AwsError e = std::move(out).error();
     if (e.code == "ResourceNotFoundException") return parameterNotFound(sel.name);
@@ -119,9 +120,9 @@ Result<ParamRecord> resolve(RequestContext& ctx, const Selector& sel) {
     auto p = publicParameter(ctx.region, sel.name);
     if (!p) return parameterNotFound(sel.name);
     if (sel.version && *sel.version != 1)
-      return ssmError("ParameterVersionNotFound",
-                      "Systems Manager could not find version " + sel.selector + " of " +
-                          sel.name + ". Verify the version and try again.");
+      return ssmError("ParameterVersionNotFound", "Systems Manager could not find version " +
+                                                      sel.selector + " of " + sel.name +
+                                                      ". Verify the version and try again.");
     if (!sel.selector.empty() && !sel.version) return parameterNotFound(sel.name);
     return *p;
   }
@@ -138,11 +139,10 @@ Result<ParamRecord> resolve(RequestContext& ctx, const Selector& sel) {
   }
   auto rec = loadVersion(tx, ctx.account_id, ctx.region, sel.name, *version);
   if (rec) return *rec;
-  if (!loadCurrentTx(tx, ctx.account_id, ctx.region, sel.name))
-    return parameterNotFound(sel.name);
-  return ssmError("ParameterVersionNotFound",
-                  "Systems Manager could not find version " + std::to_string(*version) + " of " +
-                      sel.name + ". Verify the version and try again.");
+  if (!loadCurrentTx(tx, ctx.account_id, ctx.region, sel.name)) return parameterNotFound(sel.name);
+  return ssmError("ParameterVersionNotFound", "Systems Manager could not find version " +
+                                                  std::to_string(*version) + " of " + sel.name +
+                                                  ". Verify the version and try again.");
 }
 
 Result<json::object> getOne(RequestContext& ctx, const std::string& text, bool with_decryption) {
@@ -157,7 +157,8 @@ bool isNotFound(const AwsError& e) {
          e.code == "ValidationException";
 }
 
-Result<void> checkTags(const json::value& in, std::vector<std::pair<std::string, std::string>>& out) {
+Result<void> checkTags(const json::value& in,
+                       std::vector<std::pair<std::string, std::string>>& out) {
   const json::value* tags = in.as_object().if_contains("Tags");
   if (!tags || !tags->is_array()) return okResult();
   for (const auto& t : tags->as_array()) out.emplace_back(str(t, "Key"), str(t, "Value"));
@@ -202,7 +203,8 @@ Result<json::value> putParameter(RequestContext& ctx, const json::value& in) {
   rec.name = name;
   rec.type = str(in, "Type");
   if (rec.type.empty() && existing) rec.type = existing->rec.type;
-  if (rec.type.empty()) return validation("A parameter type is required when you create a parameter.");
+  if (rec.type.empty())
+    return validation("A parameter type is required when you create a parameter.");
 
   rec.data_type = str(in, "DataType");
   if (rec.data_type.empty()) rec.data_type = existing ? existing->rec.data_type : "text";
@@ -211,7 +213,8 @@ Result<json::value> putParameter(RequestContext& ctx, const json::value& in) {
     return validation("The following data type is not supported: " + rec.data_type +
                       " (Data type names are all lowercase.)");
   if (rec.data_type == "aws:ec2:image") {
-    // AWS: https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-ec2-aliases.html
+    // AWS:
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-ec2-aliases.html
     if (rec.type != "String")
       return ssmError("UnsupportedParameterType",
                       "The aws:ec2:image data type is supported only for String parameters.");
@@ -234,9 +237,9 @@ Result<json::value> putParameter(RequestContext& ctx, const json::value& in) {
       return ssmError("InvalidAllowedPatternException",
                       "The request does not meet the regular expression requirement.");
     if (!*match)
-      return ssmError("ParameterPatternMismatchException",
-                      "Parameter value, cannot be validated against allowedPattern: " +
-                          rec.allowed_pattern);
+      return ssmError(
+          "ParameterPatternMismatchException",
+          "Parameter value, cannot be validated against allowedPattern: " + rec.allowed_pattern);
   }
 
   std::vector<Policy> policies;
@@ -252,7 +255,8 @@ Result<json::value> putParameter(RequestContext& ctx, const json::value& in) {
     }
   }
 
-  // Tier. AWS: https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+  // Tier. AWS:
+  // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
   const size_t size = value.size();
   std::string tier = str(in, "Tier");
   const bool was_advanced = existing && existing->rec.tier == "Advanced";
@@ -334,8 +338,8 @@ Result<json::value> putParameter(RequestContext& ctx, const json::value& in) {
     std::string kms_key = key;
     if (key.empty() || key == "alias/aws/ssm") {
       rec.key_id = "alias/aws/ssm";
-      TRY_ASSIGN(kms_key, kms::api::managedKeyId(*ctx.services, tx, ctx.account_id, ctx.region,
-                                                  "ssm"));
+      TRY_ASSIGN(kms_key,
+                 kms::api::managedKeyId(*ctx.services, tx, ctx.account_id, ctx.region, "ssm"));
     } else {
       rec.key_id = key;
     }
@@ -435,8 +439,7 @@ Result<json::value> deleteParameter(RequestContext& ctx, const json::value& in) 
   if (!cur) return parameterNotFound(name);
   deleteParam(*ctx.services, tx, ctx.account_id, ctx.region, name);
   changeEvent(tx, ctx.account_id, ctx.region, cur->rec, "Delete");
-  ctx.resources.push_back(
-      {"AWS::SSM::Parameter", parameterArn(ctx.account_id, ctx.region, name)});
+  ctx.resources.push_back({"AWS::SSM::Parameter", parameterArn(ctx.account_id, ctx.region, name)});
   return json::value(json::object{});
 }
 
@@ -472,9 +475,9 @@ Result<json::value> labelParameterVersion(RequestContext& ctx, const json::value
     version = v->to_number<int64_t>();
   auto target = loadVersion(tx, ctx.account_id, ctx.region, name, version);
   if (!target)
-    return ssmError("ParameterVersionNotFound",
-                    "Systems Manager could not find version " + std::to_string(version) + " of " +
-                        name + ". Verify the version and try again.");
+    return ssmError("ParameterVersionNotFound", "Systems Manager could not find version " +
+                                                    std::to_string(version) + " of " + name +
+                                                    ". Verify the version and try again.");
   json::array invalid;
   std::vector<std::string> add;
   for (const auto& l : in.as_object().at("Labels").as_array()) {
@@ -518,9 +521,9 @@ Result<json::value> unlabelParameterVersion(RequestContext& ctx, const json::val
   const int64_t version = v->to_number<int64_t>();
   auto target = loadVersion(tx, ctx.account_id, ctx.region, name, version);
   if (!target)
-    return ssmError("ParameterVersionNotFound",
-                    "Systems Manager could not find version " + std::to_string(version) + " of " +
-                        name + ". Verify the version and try again.");
+    return ssmError("ParameterVersionNotFound", "Systems Manager could not find version " +
+                                                    std::to_string(version) + " of " + name +
+                                                    ". Verify the version and try again.");
   json::array removed, invalid;
   for (const auto& l : in.as_object().at("Labels").as_array()) {
     const std::string label(l.as_string());
@@ -528,9 +531,8 @@ Result<json::value> unlabelParameterVersion(RequestContext& ctx, const json::val
       invalid.emplace_back(label);
       continue;
     }
-    tx.exec(
-        "DELETE FROM ssm_labels WHERE account_id = ? AND region = ? AND name = ? AND label = ?",
-        {ctx.account_id, ctx.region, name, label});
+    tx.exec("DELETE FROM ssm_labels WHERE account_id = ? AND region = ? AND name = ? AND label = ?",
+            {ctx.account_id, ctx.region, name, label});
     removed.emplace_back(label);
   }
   if (!removed.empty()) invalidateAfterCommit(tx, ctx.account_id, ctx.region, name);

@@ -12,8 +12,7 @@ namespace citadel::ssm {
 
 namespace {
 
-std::string jobKey(const std::string& account, const std::string& region,
-                   const std::string& name) {
+std::string jobKey(const std::string& account, const std::string& region, const std::string& name) {
   return account + "/" + region + "/" + name;
 }
 
@@ -76,14 +75,12 @@ Result<void> runExpiration(runtime::Services& s, store::Tx& tx, const runtime::J
   policyActionEvent(tx, job.account_id, job.region, t->param.rec, "Expiration",
                     "Deleted parameter as the expiration date was met.");
   changeEvent(tx, job.account_id, job.region, t->param.rec, "Delete");
-  log::info("ssm parameter expired", {{"account", job.account_id},
-                                      {"region", job.region},
-                                      {"name", t->param.rec.name}});
+  log::info("ssm parameter expired",
+            {{"account", job.account_id}, {"region", job.region}, {"name", t->param.rec.name}});
   return okResult();
 }
 
-Result<void> runExpirationNotification(runtime::Services&, store::Tx& tx,
-                                       const runtime::Job& job) {
+Result<void> runExpirationNotification(runtime::Services&, store::Tx& tx, const runtime::Job& job) {
   auto t = jobTarget(tx, job, PolicyType::kExpirationNotification);
   if (!t) return okResult();
   std::string when;

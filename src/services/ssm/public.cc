@@ -2,7 +2,8 @@
 // read-only, outside any account's quota: the latest Amazon Linux AMI ids and the global
 // infrastructure region list.
 //
-// AWS: https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html
+// AWS:
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -44,10 +45,13 @@ constexpr RegionInfo kRegions[] = {
 };
 
 constexpr const char* kAmiNames[] = {
-    "al2023-ami-kernel-default-x86_64", "al2023-ami-kernel-default-arm64",
-    "al2023-ami-kernel-6.1-x86_64",     "al2023-ami-kernel-6.1-arm64",
+    "al2023-ami-kernel-default-x86_64",
+    "al2023-ami-kernel-default-arm64",
+    "al2023-ami-kernel-6.1-x86_64",
+    "al2023-ami-kernel-6.1-arm64",
     "al2023-ami-minimal-kernel-default-x86_64",
-    "amzn2-ami-hvm-x86_64-gp2",         "amzn2-ami-hvm-arm64-gp2",
+    "amzn2-ami-hvm-x86_64-gp2",
+    "amzn2-ami-hvm-arm64-gp2",
     "amzn2-ami-kernel-5.10-hvm-x86_64-gp2",
 };
 

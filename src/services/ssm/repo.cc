@@ -33,15 +33,14 @@ ParamRecord fromRow(const store::Row& r) {
   return p;
 }
 
-std::vector<std::pair<std::string, std::string>> loadTags(store::Tx& tx,
-                                                          const std::string& account,
+std::vector<std::pair<std::string, std::string>> loadTags(store::Tx& tx, const std::string& account,
                                                           const std::string& region,
                                                           const std::string& name) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& r : tx.query(
-           "SELECT tag_key, tag_value FROM ssm_tags WHERE account_id = ? AND region = ? AND "
-           "name = ? ORDER BY tag_key",
-           {account, region, name}))
+  for (const auto& r :
+       tx.query("SELECT tag_key, tag_value FROM ssm_tags WHERE account_id = ? AND region = ? AND "
+                "name = ? ORDER BY tag_key",
+                {account, region, name}))
     out.emplace_back(r.text(0), r.text(1));
   return out;
 }
@@ -50,10 +49,10 @@ std::vector<std::string> labelsOf(store::Tx& tx, const std::string& account,
                                   const std::string& region, const std::string& name,
                                   int64_t version) {
   std::vector<std::string> out;
-  for (const auto& r : tx.query(
-           "SELECT label FROM ssm_labels WHERE account_id = ? AND region = ? AND name = ? AND "
-           "version = ? ORDER BY label",
-           {account, region, name, version}))
+  for (const auto& r :
+       tx.query("SELECT label FROM ssm_labels WHERE account_id = ? AND region = ? AND name = ? AND "
+                "version = ? ORDER BY label",
+                {account, region, name, version}))
     out.push_back(r.text(0));
   return out;
 }
@@ -106,7 +105,6 @@ std::string cacheKey(const std::string& account, const std::string& region,
 }
 
 }  // namespace
-
 
 std::optional<CurrentParam> loadCurrentTx(store::Tx& tx, const std::string& account,
                                           const std::string& region, const std::string& name) {
@@ -173,10 +171,10 @@ std::vector<ParamRecord> loadHistory(store::Tx& tx, const std::string& account,
     out.push_back(fromRow(r));
   std::unordered_map<int64_t, ParamRecord*> by_version;
   for (auto& p : out) by_version[p.version] = &p;
-  for (const auto& r : tx.query(
-           "SELECT label, version FROM ssm_labels WHERE account_id = ? AND region = ? AND "
-           "name = ? ORDER BY label",
-           {account, region, name}))
+  for (const auto& r :
+       tx.query("SELECT label, version FROM ssm_labels WHERE account_id = ? AND region = ? AND "
+                "name = ? ORDER BY label",
+                {account, region, name}))
     if (auto it = by_version.find(r.integer(1)); it != by_version.end())
       it->second->labels.push_back(r.text(0));
   return out;
@@ -185,8 +183,8 @@ std::vector<ParamRecord> loadHistory(store::Tx& tx, const std::string& account,
 std::vector<CurrentParam> listCurrent(store::Tx& tx, const std::string& account,
                                       const std::string& region, const std::string& prefix) {
   std::vector<CurrentParam> out;
-  std::string sql = std::string("SELECT ") + kCols +
-                    " FROM ssm_parameters WHERE account_id = ? AND region = ?";
+  std::string sql =
+      std::string("SELECT ") + kCols + " FROM ssm_parameters WHERE account_id = ? AND region = ?";
   std::vector<store::Value> params{account, region};
   if (!prefix.empty()) {
     sql += " AND substr(name, 1, ?) = ?";
@@ -202,17 +200,17 @@ std::vector<CurrentParam> listCurrent(store::Tx& tx, const std::string& account,
     out.push_back(std::move(c));
   }
   if (out.empty()) return out;
-  for (const auto& r : tx.query(
-           "SELECT t.name, t.tag_key, t.tag_value FROM ssm_tags t WHERE t.account_id = ? AND "
-           "t.region = ? ORDER BY t.tag_key",
-           {account, region}))
+  for (const auto& r :
+       tx.query("SELECT t.name, t.tag_key, t.tag_value FROM ssm_tags t WHERE t.account_id = ? AND "
+                "t.region = ? ORDER BY t.tag_key",
+                {account, region}))
     if (auto it = index.find(r.text(0)); it != index.end())
       out[it->second].tags.emplace_back(r.text(1), r.text(2));
-  for (const auto& r : tx.query(
-           "SELECT l.name, l.label FROM ssm_labels l JOIN ssm_parameters p ON "
-           "p.account_id = l.account_id AND p.region = l.region AND p.name = l.name AND "
-           "p.version = l.version WHERE l.account_id = ? AND l.region = ? ORDER BY l.label",
-           {account, region}))
+  for (const auto& r :
+       tx.query("SELECT l.name, l.label FROM ssm_labels l JOIN ssm_parameters p ON "
+                "p.account_id = l.account_id AND p.region = l.region AND p.name = l.name AND "
+                "p.version = l.version WHERE l.account_id = ? AND l.region = ? ORDER BY l.label",
+                {account, region}))
     if (auto it = index.find(r.text(0)); it != index.end())
       out[it->second].rec.labels.push_back(r.text(1));
   return out;
@@ -220,26 +218,24 @@ std::vector<CurrentParam> listCurrent(store::Tx& tx, const std::string& account,
 
 void writeVersion(store::Tx& tx, const std::string& account, const std::string& region,
                   const ParamRecord& p) {
-  const std::vector<store::Value> values{account,       region,        p.name,
-                                         p.version,     p.type,        p.value,
-                                         p.key_id,      p.tier,        p.data_type,
-                                         p.description, p.allowed_pattern, p.policies,
-                                         p.modified_ms, p.modified_user};
+  const std::vector<store::Value> values{
+      account,           region,     p.name,        p.version,      p.type,
+      p.value,           p.key_id,   p.tier,        p.data_type,    p.description,
+      p.allowed_pattern, p.policies, p.modified_ms, p.modified_user};
   const std::string cols = std::string("account_id, region, ") + kCols;
-  tx.exec("INSERT INTO ssm_versions (" + cols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-          values);
-  tx.exec("INSERT OR REPLACE INTO ssm_parameters (" + cols +
-              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-          values);
+  tx.exec("INSERT INTO ssm_versions (" + cols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values);
+  tx.exec(
+      "INSERT OR REPLACE INTO ssm_parameters (" + cols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      values);
   invalidateAfterCommit(tx, account, region, p.name);
 }
 
 void deleteParam(runtime::Services& s, store::Tx& tx, const std::string& account,
                  const std::string& region, const std::string& name) {
   for (const char* table : {"ssm_parameters", "ssm_versions", "ssm_labels", "ssm_tags"})
-    tx.exec(std::string("DELETE FROM ") + table +
-                " WHERE account_id = ? AND region = ? AND name = ?",
-            {account, region, name});
+    tx.exec(
+        std::string("DELETE FROM ") + table + " WHERE account_id = ? AND region = ? AND name = ?",
+        {account, region, name});
   cancelPolicies(s, tx, account, region, name);
   invalidateAfterCommit(tx, account, region, name);
 }

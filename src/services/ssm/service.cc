@@ -82,7 +82,8 @@ runtime::AuthInputsFn authInputs(const char* name_member) {
     const json::object& o = in.as_object();
     if (ctx.operation == "PutParameter") {
       out.condition_keys.push_back({"ssm:Overwrite", {flag(in, "Overwrite") ? "true" : "false"}});
-      if (o.contains("Policies")) out.condition_keys.push_back({"ssm:Policies", {str(in, "Policies")}});
+      if (o.contains("Policies"))
+        out.condition_keys.push_back({"ssm:Policies", {str(in, "Policies")}});
     }
     if (ctx.operation == "GetParametersByPath")
       out.condition_keys.push_back({"ssm:Recursive", {flag(in, "Recursive") ? "true" : "false"}});

@@ -157,50 +157,59 @@ TEST(SsmParameters, NamesAndHierarchyLimits) {
     EXPECT_EQ(w.errorOf(putParameter, {{"Name", bad}, {"Value", "x"}, {"Type", "String"}}),
               "ValidationException")
         << bad;
-  EXPECT_EQ(w.errorOf(putParameter,
-                      {{"Name", "/aws/service/mine"}, {"Value", "x"}, {"Type", "String"}}),
-            "AccessDeniedException");
+  EXPECT_EQ(
+      w.errorOf(putParameter, {{"Name", "/aws/service/mine"}, {"Value", "x"}, {"Type", "String"}}),
+      "AccessDeniedException");
 }
 
 TEST(SsmParameters, AllowedPatternDataTypeAndTags) {
   World w;
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/p"}, {"Value", "abc"}, {"Type", "String"},
-                                     {"AllowedPattern", "^[0-9]+$"}}),
-            "ParameterPatternMismatchException");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/p"}, {"Value", "abc"}, {"Type", "String"},
-                                     {"AllowedPattern", "[unclosed"}}),
-            "InvalidAllowedPatternException");
+  EXPECT_EQ(
+      w.errorOf(
+          putParameter,
+          {{"Name", "/p"}, {"Value", "abc"}, {"Type", "String"}, {"AllowedPattern", "^[0-9]+$"}}),
+      "ParameterPatternMismatchException");
+  EXPECT_EQ(
+      w.errorOf(
+          putParameter,
+          {{"Name", "/p"}, {"Value", "abc"}, {"Type", "String"}, {"AllowedPattern", "[unclosed"}}),
+      "InvalidAllowedPatternException");
   w.put("/p", "123", {{"AllowedPattern", "^[0-9]+$"}});
   // The pattern stays with the parameter on overwrite.
   EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/p"}, {"Value", "x"}, {"Overwrite", true}}),
             "ParameterPatternMismatchException");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/ami"}, {"Value", "not-an-ami"},
-                                     {"Type", "String"}, {"DataType", "aws:ec2:image"}}),
+  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/ami"},
+                                     {"Value", "not-an-ami"},
+                                     {"Type", "String"},
+                                     {"DataType", "aws:ec2:image"}}),
             "ValidationException");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/ami"}, {"Value", "ami-0123456789abcdef0"},
-                                     {"Type", "StringList"}, {"DataType", "aws:ec2:image"}}),
+  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/ami"},
+                                     {"Value", "ami-0123456789abcdef0"},
+                                     {"Type", "StringList"},
+                                     {"DataType", "aws:ec2:image"}}),
             "UnsupportedParameterType");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/ami"}, {"Value", "x"}, {"Type", "String"},
-                                     {"DataType", "Text"}}),
+  EXPECT_EQ(w.errorOf(putParameter,
+                      {{"Name", "/ami"}, {"Value", "x"}, {"Type", "String"}, {"DataType", "Text"}}),
             "ValidationException");
   w.put("/ami", "ami-0123456789abcdef0", {{"DataType", "aws:ec2:image"}});
   EXPECT_EQ(w.get("/ami").at("DataType"), "aws:ec2:image");
   json::array tags{json::object{{"Key", "team"}, {"Value", "pay"}}};
   w.put("/tagged", "v", {{"Tags", tags}});
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/tagged"}, {"Value", "x"}, {"Overwrite", true},
-                                     {"Tags", tags}}),
+  EXPECT_EQ(w.errorOf(putParameter,
+                      {{"Name", "/tagged"}, {"Value", "x"}, {"Overwrite", true}, {"Tags", tags}}),
             "ValidationException");
-  auto listed = w.call(listTagsForResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/tagged"}}, true);
+  auto listed =
+      w.call(listTagsForResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/tagged"}}, true);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->as_object().at("TagList").as_array().size(), 1u);
-  EXPECT_EQ(w.errorOf(addTagsToResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/nope"},
-                                          {"Tags", tags}}),
+  EXPECT_EQ(w.errorOf(addTagsToResource,
+                      {{"ResourceType", "Parameter"}, {"ResourceId", "/nope"}, {"Tags", tags}}),
             "InvalidResourceId");
   json::array many;
   for (int i = 0; i < 51; ++i)
     many.push_back(json::object{{"Key", "k" + std::to_string(i)}, {"Value", "v"}});
-  EXPECT_EQ(w.errorOf(addTagsToResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/tagged"},
-                                          {"Tags", many}}),
+  EXPECT_EQ(w.errorOf(addTagsToResource,
+                      {{"ResourceType", "Parameter"}, {"ResourceId", "/tagged"}, {"Tags", many}}),
             "TooManyTagsError");
 }
 
@@ -210,14 +219,17 @@ TEST(SsmParameters, TiersSizesQuotaAndIntelligentTiering) {
   EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/big"}, {"Value", big}, {"Type", "String"}}),
             "ValidationException");
   EXPECT_EQ(w.put("/big", big, {{"Tier", "Intelligent-Tiering"}}).at("Tier"), "Advanced");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/huge"}, {"Value", std::string(8193, 'x')},
-                                     {"Type", "String"}, {"Tier", "Advanced"}}),
+  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/huge"},
+                                     {"Value", std::string(8193, 'x')},
+                                     {"Type", "String"},
+                                     {"Tier", "Advanced"}}),
             "ValidationException");
   EXPECT_EQ(w.put("/small", "x", {{"Tier", "Intelligent-Tiering"}}).at("Tier"), "Standard");
   // No downgrade from Advanced; an overwrite without Tier stays Advanced.
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/big"}, {"Value", "x"}, {"Overwrite", true},
-                                     {"Tier", "Standard"}}),
-            "ValidationException");
+  EXPECT_EQ(
+      w.errorOf(putParameter,
+                {{"Name", "/big"}, {"Value", "x"}, {"Overwrite", true}, {"Tier", "Standard"}}),
+      "ValidationException");
   EXPECT_EQ(w.put("/big", "x", {{"Overwrite", true}}).at("Tier"), "Advanced");
   // The 10,000 Standard parameters quota (AWS's public parameters never count).
   {
@@ -238,8 +250,8 @@ TEST(SsmParameters, TiersSizesQuotaAndIntelligentTiering) {
   // Another region has its own quota.
   auto c = w.ctx(false);
   c->region = "us-east-2";
-  EXPECT_TRUE(putParameter(*c, json::value(json::object{
-                                   {"Name", "/x"}, {"Value", "x"}, {"Type", "String"}}))
+  EXPECT_TRUE(putParameter(
+                  *c, json::value(json::object{{"Name", "/x"}, {"Value", "x"}, {"Type", "String"}}))
                   .ok());
 }
 
@@ -248,8 +260,9 @@ TEST(SsmParameters, LabelsMoveLimitAndSelectors) {
   w.put("/l", "v1");
   w.put("/l", "v2", {{"Overwrite", true}});
   w.put("/l", "v3", {{"Overwrite", true}});
-  auto out = w.call(labelParameterVersion,
-                    {{"Name", "/l"}, {"ParameterVersion", 1}, {"Labels", {"prod", "aws-x", "1st", "ok.v-1_"}}});
+  auto out = w.call(
+      labelParameterVersion,
+      {{"Name", "/l"}, {"ParameterVersion", 1}, {"Labels", {"prod", "aws-x", "1st", "ok.v-1_"}}});
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->as_object().at("InvalidLabels"), (json::array{"aws-x", "1st"}));
   EXPECT_EQ(out->as_object().at("ParameterVersion"), 1);
@@ -259,7 +272,8 @@ TEST(SsmParameters, LabelsMoveLimitAndSelectors) {
   EXPECT_EQ(w.get("/l:prod").at("Value"), "v3");
   EXPECT_EQ(w.get("/l:prod").at("Selector"), ":prod");
   EXPECT_EQ(w.errorOf(getParameter, {{"Name", "/l:nolabel"}}, true), "ParameterNotFound");
-  EXPECT_EQ(w.errorOf(labelParameterVersion, {{"Name", "/l"}, {"ParameterVersion", 7}, {"Labels", {"a"}}}),
+  EXPECT_EQ(w.errorOf(labelParameterVersion,
+                      {{"Name", "/l"}, {"ParameterVersion", 7}, {"Labels", {"a"}}}),
             "ParameterVersionNotFound");
   EXPECT_EQ(w.errorOf(labelParameterVersion, {{"Name", "/zz"}, {"Labels", {"a"}}}),
             "ParameterNotFound");
@@ -291,10 +305,14 @@ TEST(SsmParameters, HundredVersionsDropTheOldestUnlessLabelled) {
   World w;
   w.put("/v", "0");
   for (int i = 1; i < 100; ++i) w.put("/v", std::to_string(i), {{"Overwrite", true}});
-  ASSERT_TRUE(w.call(labelParameterVersion, {{"Name", "/v"}, {"ParameterVersion", 1}, {"Labels", {"keep"}}}).ok());
+  ASSERT_TRUE(
+      w.call(labelParameterVersion, {{"Name", "/v"}, {"ParameterVersion", 1}, {"Labels", {"keep"}}})
+          .ok());
   EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/v"}, {"Value", "x"}, {"Overwrite", true}}),
             "ParameterMaxVersionLimitExceeded");
-  ASSERT_TRUE(w.call(labelParameterVersion, {{"Name", "/v"}, {"ParameterVersion", 50}, {"Labels", {"keep"}}}).ok());
+  ASSERT_TRUE(w.call(labelParameterVersion,
+                     {{"Name", "/v"}, {"ParameterVersion", 50}, {"Labels", {"keep"}}})
+                  .ok());
   EXPECT_EQ(w.put("/v", "100", {{"Overwrite", true}}).at("Version"), 101);
   EXPECT_EQ(w.count("SELECT COUNT(*) FROM ssm_versions WHERE name = '/v'"), 100);
   EXPECT_EQ(w.count("SELECT MIN(version) FROM ssm_versions WHERE name = '/v'"), 2);
@@ -326,12 +344,15 @@ TEST(SsmParameters, SecureStringThroughKms) {
   auto d = w.call(describeParameters, {}, true);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->as_object().at("Parameters").as_array()[0].at("KeyId"), "alias/aws/ssm");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/s/k"}, {"Value", "x"}, {"Type", "SecureString"},
+  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/s/k"},
+                                     {"Value", "x"},
+                                     {"Type", "SecureString"},
                                      {"KeyId", "alias/does-not-exist"}}),
             "InvalidKeyId");
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/s/k"}, {"Value", "x"}, {"Type", "String"},
-                                     {"KeyId", "alias/aws/ssm"}}),
-            "ValidationException");
+  EXPECT_EQ(
+      w.errorOf(putParameter,
+                {{"Name", "/s/k"}, {"Value", "x"}, {"Type", "String"}, {"KeyId", "alias/aws/ssm"}}),
+      "ValidationException");
   // History decrypts on request.
   auto h = w.call(getParameterHistory, {{"Name", "/s/pw"}, {"WithDecryption", true}}, true);
   ASSERT_TRUE(h.ok());
@@ -343,7 +364,8 @@ TEST(SsmParameters, ByPathFiltersAndPaging) {
   w.put("/app/a", "1");
   w.put("/app/b", "2", {{"Type", "StringList"}});
   w.put("/app/sub/c", "3");
-  w.put("/app/sub/deeper/d", "4", {{"Tags", json::array{json::object{{"Key", "env"}, {"Value", "prod"}}}}});
+  w.put("/app/sub/deeper/d", "4",
+        {{"Tags", json::array{json::object{{"Key", "env"}, {"Value", "prod"}}}}});
   w.put("/application/x", "5");
   auto names = [&](json::object in) {
     std::vector<std::string> out;
@@ -356,24 +378,29 @@ TEST(SsmParameters, ByPathFiltersAndPaging) {
   };
   EXPECT_EQ(names({{"Path", "/app"}}), (std::vector<std::string>{"/app/a", "/app/b"}));
   EXPECT_EQ(names({{"Path", "/app/"}, {"Recursive", true}}).size(), 4u);
-  EXPECT_EQ(names({{"Path", "/app"}, {"Recursive", true},
+  EXPECT_EQ(names({{"Path", "/app"},
+                   {"Recursive", true},
                    {"ParameterFilters", {{{"Key", "Type"}, {"Values", {"StringList"}}}}}}),
             (std::vector<std::string>{"/app/b"}));
-  EXPECT_EQ(names({{"Path", "/app"}, {"Recursive", true},
+  EXPECT_EQ(names({{"Path", "/app"},
+                   {"Recursive", true},
                    {"ParameterFilters", {{{"Key", "tag:env"}, {"Values", {"prod"}}}}}}),
             (std::vector<std::string>{"/app/sub/deeper/d"}));
-  EXPECT_EQ(w.errorOf(getParametersByPath,
-                      {{"Path", "/app"}, {"ParameterFilters", {{{"Key", "Name"}, {"Values", {"x"}}}}}},
-                      true),
-            "InvalidFilterKey");
+  EXPECT_EQ(
+      w.errorOf(getParametersByPath,
+                {{"Path", "/app"}, {"ParameterFilters", {{{"Key", "Name"}, {"Values", {"x"}}}}}},
+                true),
+      "InvalidFilterKey");
   EXPECT_EQ(w.errorOf(getParametersByPath, {{"Path", "app"}}, true), "ValidationException");
   // Paging.
-  auto first = w.call(getParametersByPath, {{"Path", "/app"}, {"Recursive", true}, {"MaxResults", 3}}, true);
+  auto first =
+      w.call(getParametersByPath, {{"Path", "/app"}, {"Recursive", true}, {"MaxResults", 3}}, true);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->as_object().at("Parameters").as_array().size(), 3u);
   auto token = first->as_object().at("NextToken");
-  auto second = w.call(getParametersByPath,
-                       {{"Path", "/app"}, {"Recursive", true}, {"MaxResults", 3}, {"NextToken", token}}, true);
+  auto second = w.call(
+      getParametersByPath,
+      {{"Path", "/app"}, {"Recursive", true}, {"MaxResults", 3}, {"NextToken", token}}, true);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->as_object().at("Parameters").as_array().size(), 1u);
   EXPECT_FALSE(second->as_object().contains("NextToken"));
@@ -384,8 +411,12 @@ TEST(SsmParameters, ByPathFiltersAndPaging) {
     return r.ok() ? r->as_object().at("Parameters").as_array().size() : 0;
   };
   EXPECT_EQ(described({{"MaxResults", 50}}), 5u);
-  EXPECT_EQ(described({{"ParameterFilters", {{{"Key", "Path"}, {"Option", "Recursive"}, {"Values", {"/app"}}}}}}), 4u);
-  EXPECT_EQ(described({{"ParameterFilters", {{{"Key", "Name"}, {"Option", "Contains"}, {"Values", {"sub"}}}}}}), 2u);
+  EXPECT_EQ(described({{"ParameterFilters",
+                        {{{"Key", "Path"}, {"Option", "Recursive"}, {"Values", {"/app"}}}}}}),
+            4u);
+  EXPECT_EQ(described({{"ParameterFilters",
+                        {{{"Key", "Name"}, {"Option", "Contains"}, {"Values", {"sub"}}}}}}),
+            2u);
   EXPECT_EQ(described({{"ParameterFilters", {{{"Key", "Name"}, {"Values", {"app/a"}}}}}}), 1u);
   EXPECT_EQ(described({{"ParameterFilters", {{{"Key", "Tier"}, {"Values", {"Standard"}}}}}}), 5u);
   EXPECT_EQ(described({{"ParameterFilters", {{{"Key", "DataType"}, {"Values", {"text"}}}}}}), 5u);
@@ -395,12 +426,16 @@ TEST(SsmParameters, ByPathFiltersAndPaging) {
                        {"ParameterFilters", {{{"Key", "Name"}, {"Values", {"/a"}}}}}},
                       true),
             "ValidationException");
-  EXPECT_EQ(w.errorOf(describeParameters, {{"ParameterFilters", {{{"Key", "Label"}, {"Values", {"a"}}}}}}, true),
+  EXPECT_EQ(w.errorOf(describeParameters,
+                      {{"ParameterFilters", {{{"Key", "Label"}, {"Values", {"a"}}}}}}, true),
             "InvalidFilterKey");
-  EXPECT_EQ(w.errorOf(describeParameters, {{"ParameterFilters", {{{"Key", "Type"}, {"Values", {"Str"}}}}}}, true),
+  EXPECT_EQ(w.errorOf(describeParameters,
+                      {{"ParameterFilters", {{{"Key", "Type"}, {"Values", {"Str"}}}}}}, true),
             "InvalidFilterValue");
   EXPECT_EQ(w.errorOf(describeParameters,
-                      {{"ParameterFilters", {{{"Key", "Type"}, {"Option", "Contains"}, {"Values", {"String"}}}}}}, true),
+                      {{"ParameterFilters",
+                        {{{"Key", "Type"}, {"Option", "Contains"}, {"Values", {"String"}}}}}},
+                      true),
             "InvalidFilterOption");
 }
 
@@ -411,8 +446,9 @@ TEST(SsmParameters, PublicParametersReadOnlyOutsideQuota) {
   EXPECT_EQ(ami.at("ARN"),
             "arn:aws:ssm:eu-west-3::parameter/aws/service/ami-amazon-linux-latest/"
             "al2023-ami-kernel-default-x86_64");
-  auto r = w.call(getParametersByPath,
-                  {{"Path", "/aws/service/global-infrastructure/regions"}, {"MaxResults", 10}}, true);
+  auto r =
+      w.call(getParametersByPath,
+             {{"Path", "/aws/service/global-infrastructure/regions"}, {"MaxResults", 10}}, true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->as_object().at("Parameters").as_array().size(), 10u);
   EXPECT_EQ(w.get("/aws/service/global-infrastructure/regions/eu-west-3/longName").at("Value"),
@@ -433,7 +469,8 @@ TEST(SsmParameters, ChangeEventsInTheOutbox) {
   for (const auto& e : events) {
     EXPECT_EQ(e.detail_type, "Parameter Store Change");
     EXPECT_EQ(e.account, w.account);
-    EXPECT_EQ(e.resources, std::vector<std::string>{"arn:aws:ssm:eu-west-3:111122223333:parameter/e"});
+    EXPECT_EQ(e.resources,
+              std::vector<std::string>{"arn:aws:ssm:eu-west-3:111122223333:parameter/e"});
     auto d = json::parse(e.detail).as_object();
     EXPECT_EQ(d.at("name"), "/e");
     EXPECT_EQ(d.at("description"), "first");
@@ -441,34 +478,45 @@ TEST(SsmParameters, ChangeEventsInTheOutbox) {
   }
   EXPECT_EQ(ops, (std::vector<std::string>{"Create", "Update", "LabelParameterVersion", "Delete"}));
   // A failed put leaves no event.
-  EXPECT_EQ(w.errorOf(putParameter, {{"Name", "/f"}, {"Value", "x"}, {"Type", "String"},
-                                     {"AllowedPattern", "^y$"}}),
-            "ParameterPatternMismatchException");
+  EXPECT_EQ(
+      w.errorOf(putParameter,
+                {{"Name", "/f"}, {"Value", "x"}, {"Type", "String"}, {"AllowedPattern", "^y$"}}),
+      "ParameterPatternMismatchException");
   EXPECT_EQ(w.ssmEvents().size(), 4u);
 }
 
 TEST(SsmParameters, PolicyValidation) {
   World w;
   auto bad = [&](const std::string& policies, const char* tier = "Advanced") {
-    return w.errorOf(putParameter, {{"Name", "/p"}, {"Value", "x"}, {"Type", "String"},
-                                    {"Tier", tier}, {"Policies", policies}});
+    return w.errorOf(putParameter, {{"Name", "/p"},
+                                    {"Value", "x"},
+                                    {"Type", "String"},
+                                    {"Tier", tier},
+                                    {"Policies", policies}});
   };
-  const std::string exp = R"({"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2099-01-01T00:00:00.000Z"}})";
+  const std::string exp =
+      R"({"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2099-01-01T00:00:00.000Z"}})";
   EXPECT_EQ(bad("[" + exp + "]", "Standard"), "ValidationException");
   EXPECT_EQ(bad("not json"), "InvalidPolicyAttributeException");
-  EXPECT_EQ(bad(R"([{"Type":"Rotate","Version":"1.0","Attributes":{}}])"), "InvalidPolicyTypeException");
-  EXPECT_EQ(bad(R"([{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"yesterday"}}])"),
-            "InvalidPolicyAttributeException");
-  EXPECT_EQ(bad(R"([{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2001-01-01T00:00:00Z"}}])"),
-            "InvalidPolicyAttributeException");
-  EXPECT_EQ(bad(R"([{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"3","Unit":"Weeks"}}])"),
-            "InvalidPolicyAttributeException");
+  EXPECT_EQ(bad(R"([{"Type":"Rotate","Version":"1.0","Attributes":{}}])"),
+            "InvalidPolicyTypeException");
+  EXPECT_EQ(
+      bad(R"([{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"yesterday"}}])"),
+      "InvalidPolicyAttributeException");
+  EXPECT_EQ(
+      bad(R"([{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2001-01-01T00:00:00Z"}}])"),
+      "InvalidPolicyAttributeException");
+  EXPECT_EQ(
+      bad(R"([{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"3","Unit":"Weeks"}}])"),
+      "InvalidPolicyAttributeException");
   EXPECT_EQ(bad("[" + exp + "," + exp + "]"), "IncompatiblePolicyException");
   EXPECT_EQ(bad("[" + exp + "]"), "OK");
   // Intelligent-Tiering with policies picks Advanced.
-  EXPECT_EQ(w.put("/it", "x", {{"Tier", "Intelligent-Tiering"}, {"Policies", "[" + exp + "]"}}).at("Tier"),
+  EXPECT_EQ(w.put("/it", "x", {{"Tier", "Intelligent-Tiering"}, {"Policies", "[" + exp + "]"}})
+                .at("Tier"),
             "Advanced");
-  auto d = w.call(describeParameters, {{"ParameterFilters", {{{"Key", "Name"}, {"Values", {"/p"}}}}}}, true);
+  auto d = w.call(describeParameters,
+                  {{"ParameterFilters", {{{"Key", "Name"}, {"Values", {"/p"}}}}}}, true);
   ASSERT_TRUE(d.ok());
   auto& pol = d->as_object().at("Parameters").as_array()[0].at("Policies").as_array();
   ASSERT_EQ(pol.size(), 1u);
@@ -539,13 +587,19 @@ TEST(SsmParameters, CacheServesReadsAndDropsAfterCommit) {
   // A rolled-back change leaves the cache alone.
   {
     auto c = w.ctx(false);
-    ASSERT_TRUE(putParameter(*c, json::value(json::object{{"Name", "/c"}, {"Value", "three"}, {"Overwrite", true}})).ok());
+    ASSERT_TRUE(putParameter(*c, json::value(json::object{
+                                     {"Name", "/c"}, {"Value", "three"}, {"Overwrite", true}}))
+                    .ok());
     c->tx_->rollback();
   }
   EXPECT_EQ(w.get("/c").at("Value"), "two");
-  ASSERT_TRUE(w.call(addTagsToResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/c"},
-                                         {"Tags", json::array{json::object{{"Key", "a"}, {"Value", "b"}}}}}).ok());
-  auto tags = w.call(listTagsForResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/c"}}, true);
+  ASSERT_TRUE(
+      w.call(addTagsToResource, {{"ResourceType", "Parameter"},
+                                 {"ResourceId", "/c"},
+                                 {"Tags", json::array{json::object{{"Key", "a"}, {"Value", "b"}}}}})
+          .ok());
+  auto tags =
+      w.call(listTagsForResource, {{"ResourceType", "Parameter"}, {"ResourceId", "/c"}}, true);
   ASSERT_TRUE(tags.ok());
   EXPECT_EQ(tags->as_object().at("TagList").as_array().size(), 1u);
 }
