@@ -116,6 +116,17 @@ class Conn {
     }
   }
 
+  /// Runs one parameterless statement through the statement cache (BEGIN, COMMIT and the
+  /// snapshot read run on every transaction: no re-parsing).
+  void execCached(std::string_view sql) {
+    sqlite3_stmt* stmt = prepare(sql);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) fail(db_, "sqlite exec '" + std::string(sql) + "'");
+  }
+
   /// The cached prepared statement for sql (prepared on first use).
   sqlite3_stmt* prepare(std::string_view sql) {
     auto it = cache_.find(sql);  // heterogeneous: no copy of the text per call
@@ -262,7 +273,7 @@ class SqliteTx final : public Tx {
   void commit() override {
     Conn& c = live();
     try {
-      c.execScript("COMMIT");
+      c.execCached("COMMIT");
     } catch (...) {
       end(false);
       throw;
@@ -330,7 +341,7 @@ class SqliteStore final : public Store {
       std::unique_lock<std::mutex> lock(writer_mu_);
       writer_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
       try {
-        writer_->execScript(write ? "BEGIN IMMEDIATE" : "BEGIN");
+        writer_->execCached(write ? "BEGIN IMMEDIATE" : "BEGIN");
       } catch (...) {
         writer_owner_.store(std::thread::id(), std::memory_order_relaxed);
         throw;
@@ -339,9 +350,9 @@ class SqliteStore final : public Store {
     }
     Conn* reader = acquireReader();
     try {
-      reader->execScript("BEGIN");
+      reader->execCached("BEGIN");
       // Start the snapshot now (a deferred BEGIN takes it at the first read).
-      reader->execScript("SELECT 1 FROM sqlite_schema LIMIT 1");
+      reader->execCached("SELECT 1 FROM sqlite_schema LIMIT 1");
     } catch (...) {
       releaseReader(reader, false);
       throw;
