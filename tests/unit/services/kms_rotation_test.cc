@@ -131,8 +131,13 @@ TEST(KmsRotation, DueRotationCommitsVersionEventAndTrailTogether) {
   ASSERT_EQ(trail.size(), 1u);
   EXPECT_EQ(trail[0].at("eventType").as_string(), "AwsServiceEvent");
   EXPECT_EQ(trail[0].at("serviceEventDetails").at("rotationType").as_string(), "AUTOMATIC");
+  KeyRecord named;
+  named.account_id = w.account;
+  named.region = w.region;
+  named.key_id = id;
+  named.arn = arn;
   EXPECT_EQ(trail[0].at("serviceEventDetails").at("currentKeyMaterialId").as_string(),
-            keyMaterialId(KeyRecord{w.account, w.region, id, arn}, 2));
+            keyMaterialId(named, 2));
 
   // The job rescheduled itself a period later.
   Clock::setOffsetMillis(179 * kDayMs);
