@@ -206,8 +206,11 @@ TEST(SsmParameters, AllowedPatternDataTypeAndTags) {
                       {{"ResourceType", "Parameter"}, {"ResourceId", "/nope"}, {"Tags", tags}}),
             "InvalidResourceId");
   json::array many;
-  for (int i = 0; i < 51; ++i)
-    many.push_back(json::object{{"Key", "k" + std::to_string(i)}, {"Value", "v"}});
+  for (int i = 0; i < 51; ++i) {
+    std::string key(1, 'k');  // appended, not "k" + ...: GCC 12 warns -Wrestrict on that
+    key += std::to_string(i);
+    many.push_back(json::object{{"Key", key}, {"Value", "v"}});
+  }
   EXPECT_EQ(w.errorOf(addTagsToResource,
                       {{"ResourceType", "Parameter"}, {"ResourceId", "/tagged"}, {"Tags", many}}),
             "TooManyTagsError");
