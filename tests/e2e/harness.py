@@ -112,6 +112,19 @@ def make_self_signed_cert(directory, cn="127.0.0.1"):
     return cert, key
 
 
+def expect_aws_error(test, code, fn, *args, message=None, **kwargs):
+    """Calls fn(*args, **kwargs) expecting a botocore ClientError with this code (and message,
+    when given) and returns the exception."""
+    import botocore.exceptions
+    with test.assertRaises(botocore.exceptions.ClientError) as cm:
+        fn(*args, **kwargs)
+    err = cm.exception.response["Error"]
+    test.assertEqual(err["Code"], code, cm.exception.response)
+    if message is not None:
+        test.assertEqual(err.get("Message", ""), message)
+    return cm.exception
+
+
 def error_code_of(status, headers, body):
     """Extracts the AWS error code from a raw response (json, query/XML)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -36,13 +36,7 @@ class KmsTest(unittest.TestCase):
         cls.s.__exit__(None, None, None)
 
     def assert_error(self, code, fn, *args, message=None, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response["Error"]
-        self.assertEqual(err["Code"], code, cm.exception.response)
-        if message is not None:
-            self.assertEqual(err.get("Message", ""), message)
-        return cm.exception
+        return harness.expect_aws_error(self, code, fn, *args, message=message, **kwargs)
 
     def arn(self, key_id):
         return f"arn:aws:kms:{self.region}:{self.acct}:key/{key_id}"

@@ -36,13 +36,8 @@ class SecretsManagerTest(unittest.TestCase):
         cls.s.__exit__(None, None, None)
 
     def assert_error(self, code, fn, *args, message=None, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response["Error"]
-        self.assertEqual(err["Code"], code, cm.exception.response)
-        if message is not None:
-            self.assertEqual(err.get("Message", ""), message)
-        return err.get("Message", "")
+        e = harness.expect_aws_error(self, code, fn, *args, message=message, **kwargs)
+        return e.response["Error"].get("Message", "")
 
     def name(self, prefix="s"):
         return f"{prefix}/{uuid.uuid4().hex[:10]}"

@@ -34,13 +34,7 @@ class SsmTest(unittest.TestCase):
         cls.s.__exit__(None, None, None)
 
     def assert_error(self, code, fn, *args, message=None, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response["Error"]
-        self.assertEqual(err["Code"], code, cm.exception.response)
-        if message is not None:
-            self.assertEqual(err.get("Message", ""), message)
-        return cm.exception
+        return harness.expect_aws_error(self, code, fn, *args, message=message, **kwargs)
 
     def arn(self, name):
         return f"arn:aws:ssm:{self.region}:{self.acct}:parameter/{name.lstrip('/')}"
