@@ -1,8 +1,6 @@
 // CloudTrail event history: append in the caller's transaction, group-commit queue for
 // read-only calls, LookupEvents over indexed (attribute, event_time, event_id) walks.
 
-#include <malloc.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstring>
@@ -270,9 +268,7 @@ void EventStore::writerLoop() {
     }
     const size_t n = batch.size();
     batch.clear();
-    // A burst leaves many freed event allocations behind; hand them back to the system so
-    // idle memory returns to its resting size.
-    if (n >= 2048) malloc_trim(0);
+    // Memory freed after a burst goes back to the system by jemalloc's own decay.
     {
       std::lock_guard<std::mutex> lk(mu_);
       committed_ += n;
