@@ -102,4 +102,24 @@ class EventStore {
   std::thread writer_;
 };
 
+/// Deletes the whole event history (development state reset), in the caller's transaction.
+void clearHistory(store::Tx& tx);
+
+namespace detail {
+/// The statements lookup() runs, for the query-plan tests.
+/// Seconds (newest first) in which an attribute value occurs:
+/// (scope, attr, value, lowest second, highest second, limit).
+inline constexpr const char* kSecondsQuery =
+    "SELECT second FROM audit_seconds WHERE scope = ? AND attr = ? AND value = ? AND "
+    "second >= ? AND second <= ? ORDER BY second DESC LIMIT ?";
+/// Filters on an event's resources (the parameter is the type or the name).
+inline constexpr const char* kResourceTypeFilter =
+    "EXISTS (SELECT 1 FROM json_each(e.resources) r WHERE json_extract(r.value, '$[0]') = ?)";
+inline constexpr const char* kResourceNameFilter =
+    "EXISTS (SELECT 1 FROM json_each(e.resources) r WHERE json_extract(r.value, '$[1]') = ?)";
+/// Events of one history in a time range, newest first: (scope, lowest ms, highest ms,
+/// [cursor ms, cursor seq,] [filter value,] account, region, limit).
+std::string eventQuery(const std::string& filter, bool cursor);
+}  // namespace detail
+
 }  // namespace citadel::audit

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
+#include <set>
+#include <tuple>
 
 #include "audit/audit.h"
 #include "core/encoding.h"
@@ -18,12 +20,12 @@ constexpr const char* kInsertEvent =
     "INSERT INTO audit_events(seq, event_id, scope, event_time, account_id, region, "
     "event_name, event_source, username, access_key_id, read_only, resources, record) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* kInsertResourceType =
-    "INSERT INTO audit_event_resource_types(scope, resource_type, event_time, seq) "
-    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
-constexpr const char* kInsertResourceName =
-    "INSERT INTO audit_event_resource_names(scope, resource_name, event_time, seq) "
-    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
+// One row per (history, attribute, value, second) that has an event: LookupEvents walks the
+// seconds in which a value occurs, newest first, and reads only those seconds of the time
+// index. A busy second adds one row per distinct value, not one index entry per event.
+constexpr const char* kInsertSecond =
+    "INSERT INTO audit_seconds(scope, attr, value, second) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING";
 constexpr const char* kLastSeq = "SELECT COALESCE(MAX(seq), 0) FROM audit_events";
 
 constexpr const char* kEventColumns =
@@ -48,7 +50,8 @@ int64_t scopeOf(std::string_view account_id, std::string_view region) {
 /// The highest sequence number stored (0 when empty); the caller holds a write transaction.
 int64_t lastSeq(store::Tx& tx) { return tx.query(kLastSeq).at(0).integer(0); }
 
-/// Writes one event as number `seq`; false when its event id is already stored.
+/// Writes one event as number `seq`; false when its event id is already stored. Its
+/// attribute seconds are written by the caller (writeSeconds).
 bool insertEvent(store::Tx& tx, const AuditEvent& ev, int64_t seq) {
   const int64_t t = toEpochMillis(ev.event_time);
   const int64_t scope = scopeOf(ev.account_id, ev.region);
@@ -60,16 +63,53 @@ bool insertEvent(store::Tx& tx, const AuditEvent& ev, int64_t seq) {
                      ev.event_source, ev.username, ev.access_key_id, int64_t{ev.read_only ? 1 : 0},
                      boost::json::serialize(resources),
                      ev.record_json.empty() ? boost::json::serialize(ev.record) : ev.record_json});
-  if (st == store::ExecStatus::kConstraint) return false;
-  for (const auto& r : ev.resources) {
-    if (!r.type.empty()) {
-      tx.exec(kInsertResourceType, {scope, r.type, t, seq});
-    }
-    if (!r.name.empty()) {
-      tx.exec(kInsertResourceName, {scope, r.name, t, seq});
-    }
+  return st != store::ExecStatus::kConstraint;
+}
+
+/// Floor division, for seconds of negative or extreme millisecond bounds.
+int64_t secondOf(int64_t ms) { return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1; }
+
+/// The lookup attributes that have second rows (EventId has its own unique index).
+enum Attr : int64_t {
+  kEventName = 1,
+  kEventSource = 2,
+  kUsername = 3,
+  kAccessKeyId = 4,
+  // 5 is unused: ReadOnly matches about half of all events, so its lookups walk the time
+  // index itself (read_only is one of its columns).
+  kResourceType = 6,
+  kResourceName = 7,
+};
+
+struct SecondKey {
+  int64_t scope;
+  int64_t attr;
+  std::string value;
+  int64_t second;
+  bool operator<(const SecondKey& o) const {
+    return std::tie(scope, attr, second, value) < std::tie(o.scope, o.attr, o.second, o.value);
   }
-  return true;
+};
+
+/// Adds the (attribute, value, second) keys of `ev` to `keys`.
+void collectSeconds(const AuditEvent& ev, std::set<SecondKey>& keys) {
+  const int64_t scope = scopeOf(ev.account_id, ev.region);
+  const int64_t second = secondOf(toEpochMillis(ev.event_time));
+  auto add = [&](Attr a, const std::string& v) {
+    if (!v.empty()) keys.insert(SecondKey{scope, a, v, second});
+  };
+  add(kEventName, ev.event_name);
+  add(kEventSource, ev.event_source);
+  add(kUsername, ev.username);
+  add(kAccessKeyId, ev.access_key_id);
+  for (const auto& r : ev.resources) {
+    add(kResourceType, r.type);
+    add(kResourceName, r.name);
+  }
+}
+
+void writeSeconds(store::Tx& tx, const std::set<SecondKey>& keys) {
+  for (const auto& k : keys) tx.exec(kInsertSecond, {k.scope, k.attr, k.value, k.second});
 }
 
 AuditEvent eventFromRow(const store::Row& row) {
@@ -181,6 +221,9 @@ void EventStore::append(store::Tx& tx, const AuditEvent& event) {
   if (!insertEvent(tx, event, lastSeq(tx) + 1)) {
     throw store::StoreError("audit: duplicate CloudTrail event id " + event.event_id);
   }
+  std::set<SecondKey> keys;
+  collectSeconds(event, keys);
+  writeSeconds(tx, keys);
   // Counted as written and as flushed at once: append never waits in the queue.
   std::lock_guard<std::mutex> lk(mu_);
   ++enqueued_;
@@ -240,13 +283,16 @@ void EventStore::writerLoop() {
       try {
         auto tx = db_.begin(true);
         int64_t seq = lastSeq(*tx);
+        std::set<SecondKey> keys;
         for (const auto& ev : batch) {
           if (insertEvent(*tx, ev, seq + 1)) {
             ++seq;
+            collectSeconds(ev, keys);
           } else {
             log::warn("audit: duplicate CloudTrail event id skipped", {{"event_id", ev.event_id}});
           }
         }
+        writeSeconds(*tx, keys);
         tx->commit();
         break;
       } catch (const std::exception& e) {
@@ -290,42 +336,46 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
         "InvalidTimeRangeException", "Start time must be before end time", 400, true, {}};
   }
 
-  // Which index serves the attribute: a column of audit_events, or a resource table.
-  const char* column = nullptr;
-  const char* resource_table = nullptr;
+  // How the attribute is found: a filter on the time index's own columns (the seconds in
+  // which the value occurs come from audit_seconds), a resource of the event, or EventId's
+  // unique index.
+  std::string filter;
+  std::optional<Attr> seconds_attr;
   store::Value attr_value;
   if (q.attribute_key) {
     const std::string& key = *q.attribute_key;
     attr_value = q.attribute_value;
     if (key == "EventId") {
-      column = "e.event_id";
+      filter = "e.event_id = ?";
     } else if (key == "EventName") {
-      column = "e.event_name";
+      filter = "e.event_name = ?";
+      seconds_attr = kEventName;
     } else if (key == "Username") {
-      column = "e.username";
+      filter = "e.username = ?";
+      seconds_attr = kUsername;
     } else if (key == "EventSource") {
-      column = "e.event_source";
+      filter = "e.event_source = ?";
+      seconds_attr = kEventSource;
     } else if (key == "AccessKeyId") {
-      column = "e.access_key_id";
+      filter = "e.access_key_id = ?";
+      seconds_attr = kAccessKeyId;
     } else if (key == "ReadOnly") {
-      column = "e.read_only";
+      filter = "e.read_only = ?";
       std::string v = toLower(q.attribute_value);
       if (v != "true" && v != "false") {
         return invalidAttributes("ReadOnly must be true or false");
       }
       attr_value = int64_t{v == "true" ? 1 : 0};
     } else if (key == "ResourceType") {
-      resource_table = "audit_event_resource_types";
-      column = "r.resource_type";
+      filter = detail::kResourceTypeFilter;
+      seconds_attr = kResourceType;
     } else if (key == "ResourceName") {
-      resource_table = "audit_event_resource_names";
-      column = "r.resource_name";
+      filter = detail::kResourceNameFilter;
+      seconds_attr = kResourceName;
     } else {
       return invalidAttributes("Invalid attribute key: " + key);
     }
   }
-  // The walked index is on (scope, [attribute,] event_time, seq) of `w`.
-  const std::string w = resource_table ? "r." : "e.";
 
   const uint64_t fp = queryFingerprint(q, start, end);
   std::optional<Cursor> cursor;
@@ -333,41 +383,11 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
     cursor = decodeToken(*q.next_token, fp);
     if (!cursor) return AwsError{"InvalidNextTokenException", "Invalid NextToken", 400, true, {}};
   }
-
-  std::string sql = "SELECT ";
-  sql += kEventColumns;
-  if (resource_table) {
-    sql += " FROM ";
-    sql += resource_table;
-    sql += " r JOIN audit_events e ON e.seq = r.seq";
-  } else {
-    sql += " FROM audit_events e";
-  }
-  sql += " WHERE " + w + "scope = ?";
-  std::vector<store::Value> params{scopeOf(q.account_id, q.region)};
-  if (column != nullptr) {
-    sql += " AND ";
-    sql += column;
-    sql += " = ?";
-    params.push_back(std::move(attr_value));
-  }
-  // The cursor folds into the upper time bound, so the planner sees one simple range on the
-  // attribute's index; the tie at the cursor's millisecond is settled by seq.
+  // The cursor folds into the upper time bound; the tie at its millisecond is settled by seq.
   const int64_t upper = cursor ? std::min(end, cursor->event_time) : end;
-  sql += " AND " + w + "event_time >= ? AND " + w + "event_time <= ?";
-  params.emplace_back(start);
-  params.emplace_back(upper);
-  if (cursor) {
-    sql += " AND (" + w + "event_time < ? OR " + w + "seq < ?)";
-    params.emplace_back(cursor->event_time);
-    params.emplace_back(cursor->seq);
-  }
-  // Scope is a hash: the real account and region are checked on the rows it selects.
-  sql += " AND e.account_id = ? AND e.region = ?";
-  params.emplace_back(q.account_id);
-  params.emplace_back(q.region);
-  sql += " ORDER BY " + w + "event_time DESC, " + w + "seq DESC LIMIT ?";
-  params.emplace_back(int64_t{q.max_results + 1});
+  const int64_t scope = scopeOf(q.account_id, q.region);
+  const std::string sql = detail::eventQuery(filter, cursor.has_value());
+  const size_t want = static_cast<size_t>(q.max_results) + 1;
 
   // LookupEvents sees every event enqueued before it.
   bool pending;
@@ -378,7 +398,40 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   if (pending) flush();
 
   auto tx = db_.begin(false);
-  auto rows = tx->query(sql, params);
+  std::vector<store::Row> rows;
+  // Events of [lo, hi] newest first, at most `want` in all.
+  auto readRange = [&](int64_t lo, int64_t hi) {
+    std::vector<store::Value> params{scope, lo, hi};
+    if (cursor) {
+      params.emplace_back(cursor->event_time);
+      params.emplace_back(cursor->seq);
+    }
+    if (!filter.empty()) params.push_back(attr_value);
+    params.emplace_back(q.account_id);
+    params.emplace_back(q.region);
+    params.emplace_back(static_cast<int64_t>(want - rows.size()));
+    for (auto& r : tx->query(sql, params)) rows.push_back(std::move(r));
+  };
+  if (!seconds_attr) {
+    readRange(start, upper);
+  } else {
+    // Walk the seconds holding the value, newest first, a chunk of them at a time.
+    constexpr int64_t kChunk = 64;
+    int64_t hi_second = secondOf(upper);
+    const int64_t lo_second = secondOf(start);
+    while (rows.size() < want && hi_second >= lo_second) {
+      auto seconds = tx->query(detail::kSecondsQuery, {scope, int64_t{*seconds_attr},
+                                                       q.attribute_value, lo_second, hi_second,
+                                                       kChunk});
+      for (const auto& sr : seconds) {
+        const int64_t sec = sr.integer(0);
+        readRange(std::max(start, sec * 1000), std::min(upper, sec * 1000 + 999));
+        if (rows.size() >= want) break;
+      }
+      if (static_cast<int64_t>(seconds.size()) < kChunk) break;
+      hi_second = seconds.back().integer(0) - 1;
+    }
+  }
   tx->commit();
 
   LookupPage page;
@@ -398,8 +451,8 @@ int64_t EventStore::purgeOlderThan(SysTime cutoff) {
   flush();
   const int64_t t = toEpochMillis(cutoff);
   auto tx = db_.begin(true);
-  tx->exec("DELETE FROM audit_event_resource_types WHERE event_time < ?", {t});
-  tx->exec("DELETE FROM audit_event_resource_names WHERE event_time < ?", {t});
+  // A second that the cutoff splits keeps its rows: they only make a lookup look there.
+  tx->exec("DELETE FROM audit_seconds WHERE second < ?", {secondOf(t)});
   // Events are appended in (nearly) time order, so the old ones are a prefix of seq: find
   // the first event inside the retention window by walking the rowid, and delete below it.
   auto first_kept = tx->query(
@@ -414,6 +467,26 @@ int64_t EventStore::purgeOlderThan(SysTime cutoff) {
   tx->commit();
   return n;
 }
+
+void clearHistory(store::Tx& tx) {
+  tx.exec("DELETE FROM audit_seconds");
+  tx.exec("DELETE FROM audit_events");
+}
+
+namespace detail {
+
+std::string eventQuery(const std::string& filter, bool cursor) {
+  std::string sql = "SELECT ";
+  sql += kEventColumns;
+  sql += " FROM audit_events e WHERE e.scope = ? AND e.event_time >= ? AND e.event_time <= ?";
+  if (cursor) sql += " AND (e.event_time < ? OR e.seq < ?)";
+  if (!filter.empty()) sql += " AND " + filter;
+  // Scope is a hash: the real account and region are checked on the rows it selects.
+  sql += " AND e.account_id = ? AND e.region = ? ORDER BY e.event_time DESC, e.seq DESC LIMIT ?";
+  return sql;
+}
+
+}  // namespace detail
 
 uint64_t EventStore::written() const {
   // mu_ guards the counters; the header keeps it non-mutable.

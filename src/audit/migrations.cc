@@ -50,6 +50,41 @@ std::vector<store::Migration> migrations() {
        "  seq INTEGER NOT NULL,"
        "  PRIMARY KEY(scope, resource_name, event_time, seq)"
        ") WITHOUT ROWID;"},
+      // Version 2: one index per event instead of five plus resource rows. The time index
+      // is ordered by (event_time, seq) like the pages and carries the attribute columns,
+      // so a lookup filters it in order without reading the records;
+      // audit_seconds says in which seconds a value occurs, so a rare value over a busy
+      // history still reads only the seconds that hold it. A busy second costs one row per
+      // distinct value there, not one index entry per event per attribute.
+      {"audit", 2,
+       "DROP INDEX audit_events_by_time;"
+       "DROP INDEX audit_events_by_name;"
+       "DROP INDEX audit_events_by_source;"
+       "DROP INDEX audit_events_by_user;"
+       "DROP INDEX audit_events_by_key;"
+       "CREATE INDEX audit_events_by_time ON audit_events(scope, event_time, seq, event_name,"
+       "  event_source, username, access_key_id, read_only);"
+       "CREATE TABLE audit_seconds("
+       "  scope INTEGER NOT NULL,"
+       "  attr INTEGER NOT NULL,"  // 1 EventName 2 EventSource 3 Username 4 AccessKeyId
+       "  value TEXT NOT NULL,"    // 6 ResourceType 7 ResourceName
+       "  second INTEGER NOT NULL,"
+       "  PRIMARY KEY(scope, attr, value, second)"
+       ") WITHOUT ROWID;"
+       "INSERT INTO audit_seconds SELECT scope, 1, event_name, event_time / 1000 FROM audit_events"
+       "  WHERE event_name <> '' ON CONFLICT DO NOTHING;"
+       "INSERT INTO audit_seconds SELECT scope, 2, event_source, event_time / 1000"
+       "  FROM audit_events WHERE event_source <> '' ON CONFLICT DO NOTHING;"
+       "INSERT INTO audit_seconds SELECT scope, 3, username, event_time / 1000 FROM audit_events"
+       "  WHERE username <> '' ON CONFLICT DO NOTHING;"
+       "INSERT INTO audit_seconds SELECT scope, 4, access_key_id, event_time / 1000"
+       "  FROM audit_events WHERE access_key_id <> '' ON CONFLICT DO NOTHING;"
+       "INSERT INTO audit_seconds SELECT scope, 6, resource_type, event_time / 1000"
+       "  FROM audit_event_resource_types WHERE true ON CONFLICT DO NOTHING;"
+       "INSERT INTO audit_seconds SELECT scope, 7, resource_name, event_time / 1000"
+       "  FROM audit_event_resource_names WHERE true ON CONFLICT DO NOTHING;"
+       "DROP TABLE audit_event_resource_types;"
+       "DROP TABLE audit_event_resource_names;"},
   };
 }
 

@@ -96,11 +96,7 @@ runtime::ServiceSpec makeCloudTrail() {
   // AWS: LookupEvents is limited to 2 requests per second per account and region.
   s.quotas.push_back({"LookupEvents", 2, {"LookupEvents"}});
   // State reset (dev mode): the event history.
-  s.reset = [](runtime::Services&, store::Tx& tx) {
-    tx.exec("DELETE FROM audit_event_resource_names");
-    tx.exec("DELETE FROM audit_event_resource_types");
-    tx.exec("DELETE FROM audit_events");
-  };
+  s.reset = [](runtime::Services&, store::Tx& tx) { audit::clearHistory(tx); };
   return s;
 }
 

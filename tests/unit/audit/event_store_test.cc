@@ -294,16 +294,18 @@ TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
 TEST_F(EventStoreTest, PurgeRemovesOldEventsAndTheirResources) {
   AuditEvent old_ev = makeEvent("old", kBase);
   old_ev.resources = {{"AWS::IAM::User", "carol"}};
-  AuditEvent new_ev = makeEvent("new", kBase + 100);
+  AuditEvent new_ev = makeEvent("new", kBase + 1500);
   new_ev.resources = {{"AWS::IAM::User", "dave"}};
   appendAll({old_ev});
   events_->enqueue(new_ev);
-  EXPECT_EQ(events_->purgeOlderThan(fromEpochMillis(kBase + 50)), 1);
+  EXPECT_EQ(events_->purgeOlderThan(fromEpochMillis(kBase + 1000)), 1);
   EXPECT_EQ(lookupIds(query()), std::vector<std::string>{"new"});
   EXPECT_EQ(lookupIds(query("ResourceType", "AWS::IAM::User")), std::vector<std::string>{"new"});
   EXPECT_TRUE(lookupIds(query("ResourceName", "carol")).empty());
   auto tx = db_->begin(false);
-  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_event_resource_names").at(0).integer(0), 1);
+  // The purged second's attribute rows are gone with it (7: ResourceName).
+  EXPECT_EQ(tx->query("SELECT value FROM audit_seconds WHERE attr = 7").size(), 1u);
+  EXPECT_EQ(tx->query("SELECT value FROM audit_seconds WHERE attr = 7").at(0).text(0), "dave");
 }
 
 TEST(EventStoreReopen, EventsSurviveReopen) {
@@ -327,50 +329,109 @@ TEST(EventStoreReopen, EventsSurviveReopen) {
   EXPECT_EQ(boost::json::parse(r->events.front().record_json).at("eventID").as_string(), "r9");
 }
 
-TEST(EventStoreIndexes, EveryAttributeQueryUsesAnIndex) {
+TEST(EventStoreIndexes, EveryLookupWalksAnIndex) {
   auto db = store::openSqlite(":memory:");
   db->migrate(migrations());
   auto tx = db->begin(false);
-  // The shapes of the queries lookup() builds (attribute column or resource table, cursor),
-  // and the index each must walk.
-  const std::string range =
-      "event_time >= 0 AND {t}event_time <= 5 AND ({t}event_time < 5 OR {t}seq < 3) AND "
-      "e.account_id = 'a' AND e.region = 'r' ORDER BY {t}event_time DESC, {t}seq DESC LIMIT 6";
-  auto shape = [&](const std::string& attr, bool resource) {
-    std::string t = resource ? "r." : "e.";
-    std::string q = "SELECT e.record FROM ";
-    q += resource
-             ? "audit_event_resource_" + std::string(attr == "resource_type" ? "types" : "names") +
-                   " r JOIN audit_events e ON e.seq = r.seq"
-             : std::string("audit_events e");
-    q += " WHERE " + t + "scope = 1 AND ";
-    if (!attr.empty()) q += t + attr + " = 'x' AND ";
-    std::string rest = range;
-    for (size_t p; (p = rest.find("{t}")) != std::string::npos;) rest.replace(p, 3, t);
-    return q + t + rest;
-  };
-  const std::pair<std::string, std::string> cases[] = {
-      {"", "audit_events_by_time"},
-      {"event_id", "sqlite_autoindex_audit_events_1"},
-      {"event_name", "audit_events_by_name"},
-      {"event_source", "audit_events_by_source"},
-      {"username", "audit_events_by_user"},
-      {"access_key_id", "audit_events_by_key"},
-      {"read_only", "audit_events_by_time"},
-      {"resource_type", "PRIMARY KEY (scope=? AND resource_type=?"},
-      {"resource_name", "PRIMARY KEY (scope=? AND resource_name=?"},
-  };
-  for (const auto& [attr, index] : cases) {
-    const bool resource = attr.rfind("resource_", 0) == 0;
+  auto planOf = [&](const std::string& sql) {
     std::string plan;
-    for (const auto& row : tx->query("EXPLAIN QUERY PLAN " + shape(attr, resource))) {
+    // The plan does not depend on the values: bind a placeholder to each parameter.
+    std::vector<store::Value> params(std::count(sql.begin(), sql.end(), '?'), int64_t{1});
+    for (const auto& row : tx->query("EXPLAIN QUERY PLAN " + sql, params)) {
       plan += row.text(3) + "\n";
     }
-    const std::string expected = resource ? "USING " + index : "USING INDEX " + index + " ";
-    EXPECT_NE(plan.find(expected), std::string::npos) << attr << ":\n" << plan;
-    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
-    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+    return plan;
+  };
+  // The statement of each attribute, with and without a NextToken cursor, and the index it
+  // must walk: never a table scan, never a sort.
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "audit_events_by_time"},
+      {"e.event_id = ?", "sqlite_autoindex_audit_events_1"},
+      {"e.event_name = ?", "audit_events_by_time"},
+      {"e.event_source = ?", "audit_events_by_time"},
+      {"e.username = ?", "audit_events_by_time"},
+      {"e.access_key_id = ?", "audit_events_by_time"},
+      {"e.read_only = ?", "audit_events_by_time"},
+      {detail::kResourceTypeFilter, "audit_events_by_time"},
+      {detail::kResourceNameFilter, "audit_events_by_time"},
+  };
+  for (const auto& [filter, index] : cases) {
+    for (bool cursor : {false, true}) {
+      const std::string plan = planOf(detail::eventQuery(filter, cursor));
+      EXPECT_NE(plan.find("INDEX " + index + " "), std::string::npos) << filter << ":\n" << plan;
+      EXPECT_EQ(plan.find("SCAN e"), std::string::npos) << plan;
+      EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+    }
   }
+  const std::string plan = planOf(detail::kSecondsQuery);
+  EXPECT_NE(plan.find("SEARCH audit_seconds USING PRIMARY KEY"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+TEST_F(EventStoreTest, RareValueAmongBusySecondsIsFoundNewestFirstAcrossPages) {
+  // 40 seconds of traffic by bob; alice appears in 3 of them. Her events come back newest
+  // first, paged, with nothing of bob's.
+  std::vector<AuditEvent> evs;
+  for (int s = 0; s < 40; ++s) {
+    for (int i = 0; i < 5; ++i) {
+      AuditEvent e = makeEvent(numbered("b", s * 10 + i), kBase + s * 1000 + i * 100);
+      e.username = "bob";
+      e.access_key_id = "AKIABOB";
+      evs.push_back(e);
+    }
+  }
+  for (int s : {3, 17, 38}) {
+    for (int i = 0; i < 2; ++i) {
+      AuditEvent e = makeEvent(numbered("a", s * 10 + i), kBase + s * 1000 + 50 + i * 100);
+      e.resources = {{"AWS::S3::Bucket", numbered("bucket", s)}};
+      evs.push_back(e);
+    }
+  }
+  for (const auto& e : evs) events_->enqueue(e);
+
+  auto q = query("Username", "alice");
+  q.max_results = 4;
+  auto p1 = events_->lookup(q);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(ids(*p1), (std::vector<std::string>{"a381", "a380", "a171", "a170"}));
+  ASSERT_TRUE(p1->next_token.has_value());
+  q.next_token = p1->next_token;
+  auto p2 = events_->lookup(q);
+  ASSERT_TRUE(p2.ok());
+  EXPECT_EQ(ids(*p2), (std::vector<std::string>{"a31", "a30"}));
+  EXPECT_FALSE(p2->next_token.has_value());
+
+  EXPECT_EQ(lookupIds(query("ResourceName", "bucket17")),
+            (std::vector<std::string>{"a171", "a170"}));
+  EXPECT_EQ(lookupIds(query("ResourceType", "AWS::S3::Bucket")).size(), 6u);
+  EXPECT_EQ(lookupIds(query("AccessKeyId", "AKIABOB")).size(), 50u);  // a full page
+  auto ranged = query("Username", "alice");
+  ranged.start_time = fromEpochMillis(kBase + 17'000);
+  ranged.end_time = fromEpochMillis(kBase + 17'050);
+  EXPECT_EQ(lookupIds(ranged), std::vector<std::string>{"a170"});
+}
+
+TEST(EventStoreMigration, VersionOneHistoryIsFoundAfterUpgrade) {
+  auto db = store::openSqlite(":memory:");
+  db->migrate({migrations().at(0)});
+  auto tx = db->begin(true);
+  // Version 1 rows, as that schema stored them.
+  tx->exec("INSERT INTO audit_events(seq, event_id, scope, event_time, account_id, region, "
+           "event_name, event_source, username, access_key_id, read_only, resources, record) "
+           "VALUES (1, 'old1', 7, ?, ?, ?, 'CreateUser', 'iam.amazonaws.com', 'alice', 'AKIAA', 0, "
+           "'[[\"AWS::IAM::User\",\"carol\"]]', '{}')",
+           {kBase, kAccount, kRegion});
+  tx->exec("INSERT INTO audit_event_resource_types VALUES (7, 'AWS::IAM::User', ?, 1)", {kBase});
+  tx->exec("INSERT INTO audit_event_resource_names VALUES (7, 'carol', ?, 1)", {kBase});
+  tx->commit();
+  db->migrate(migrations());
+  auto rows = db->begin(false)->query(
+      "SELECT attr, value, second FROM audit_seconds WHERE scope = 7 ORDER BY attr");
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[0].text(1), "CreateUser");
+  EXPECT_EQ(rows[0].integer(2), kBase / 1000);
+  EXPECT_EQ(rows[4].text(1), "AWS::IAM::User");
+  EXPECT_EQ(rows[5].text(1), "carol");
 }
 
 }  // namespace
