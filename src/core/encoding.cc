@@ -39,28 +39,23 @@ std::optional<std::string> hexDecode(std::string_view hex) {
 }
 
 std::string base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+  std::string out((in.size() + 2) / 3 * 4, '=');
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  char* o = out.data();
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 |
-                 uint8_t(in[i + 2]);
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += kB64[n & 63];
+    const uint32_t n = uint32_t(p[i]) << 16 | uint32_t(p[i + 1]) << 8 | p[i + 2];
+    *o++ = kB64[n >> 18];
+    *o++ = kB64[(n >> 12) & 63];
+    *o++ = kB64[(n >> 6) & 63];
+    *o++ = kB64[n & 63];
   }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8;
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += '=';
+  if (i < in.size()) {  // one or two bytes left; the '=' padding is already in place
+    uint32_t n = uint32_t(p[i]) << 16;
+    if (i + 1 < in.size()) n |= uint32_t(p[i + 1]) << 8;
+    *o++ = kB64[n >> 18];
+    *o++ = kB64[(n >> 12) & 63];
+    if (i + 1 < in.size()) *o = kB64[(n >> 6) & 63];
   }
   return out;
 }
@@ -74,19 +69,28 @@ std::optional<std::string> base64Decode(std::string_view in) {
   }();
   while (!in.empty() && in.back() == '=') in.remove_suffix(1);
   if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
+  std::string out(in.size() / 4 * 3 + (in.size() % 4 ? in.size() % 4 - 1 : 0), '\0');
+  char* o = out.data();
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  size_t i = 0;
+  for (; i + 4 <= in.size(); i += 4) {
+    const int a = table[p[i]], b = table[p[i + 1]], c = table[p[i + 2]], d = table[p[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const uint32_t n = uint32_t(a) << 18 | uint32_t(b) << 12 | uint32_t(c) << 6 | uint32_t(d);
+    *o++ = static_cast<char>(n >> 16);
+    *o++ = static_cast<char>((n >> 8) & 0xff);
+    *o++ = static_cast<char>(n & 0xff);
+  }
+  if (i < in.size()) {  // 2 or 3 characters: 1 or 2 bytes
+    uint32_t n = 0;
+    const size_t rest = in.size() - i;
+    for (size_t k = 0; k < rest; ++k) {
+      const int v = table[p[i + k]];
+      if (v < 0) return std::nullopt;
+      n |= uint32_t(v) << (18 - 6 * k);
     }
+    *o++ = static_cast<char>(n >> 16);
+    if (rest == 3) *o++ = static_cast<char>((n >> 8) & 0xff);
   }
   return out;
 }

@@ -1,23 +1,45 @@
 #include "core/json_writer.h"
 
-#include <cstdio>
-
 #include "core/encoding.h"
 
 namespace citadel {
 
+namespace {
+
+/// 1 for the bytes that cannot be copied as they are: controls, '"', '\\' and (for the
+/// UTF-8 check) bytes >= 0x80.
+constexpr auto kSpecial = [] {
+  struct Table {
+    bool v[256];
+  } t{};
+  for (int c = 0; c < 256; ++c) t.v[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return t;
+}();
+
+}  // namespace
+
 void appendJsonString(std::string& out, std::string_view s) {
+  // Most strings (names, ids, ARNs) need no escape at all: one append.
+  size_t first = 0;
+  while (first < s.size() && !kSpecial.v[static_cast<unsigned char>(s[first])]) ++first;
+  if (first == s.size()) {
+    out.reserve(out.size() + s.size() + 2);
+    out += '"';
+    out.append(s);
+    out += '"';
+    return;
+  }
   // Text that is not UTF-8 (a raw header, say) is kept readable and the output stays valid
   // JSON: each byte >= 0x80 becomes its own \u00XX escape.
   bool high = false;
-  for (unsigned char c : s) high |= c >= 0x80;
+  for (size_t i = first; i < s.size() && !high; ++i) high = static_cast<unsigned char>(s[i]) >= 0x80;
   const bool escape_high = high && !isValidUtf8(s);
   out += '"';
-  size_t run = 0;  // start of the current run of bytes copied as they are
-  for (size_t i = 0; i < s.size(); ++i) {
+  out.append(s.data(), first);
+  size_t run = first;  // start of the current run of bytes copied as they are
+  for (size_t i = first; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const bool plain = c >= 0x20 && c != '"' && c != '\\' && !(c >= 0x80 && escape_high);
-    if (plain) continue;
+    if (!kSpecial.v[c] || (c >= 0x80 && !escape_high)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -29,9 +51,9 @@ void appendJsonString(std::string& out, std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
       }
     }
   }

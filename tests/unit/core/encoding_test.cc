@@ -25,6 +25,23 @@ TEST(Encoding, Base64MatchesRfc4648Vectors) {
   EXPECT_FALSE(base64Decode("Z").has_value());
 }
 
+TEST(Encoding, Base64RoundTripsEveryLengthAndRejectsStrayCharacters) {
+  std::string bytes;
+  for (int n = 0; n < 70; ++n) {
+    const std::string enc = base64Encode(bytes);
+    EXPECT_EQ(enc.size(), (bytes.size() + 2) / 3 * 4);
+    EXPECT_EQ(base64Decode(enc), bytes) << n;
+    if (!enc.empty()) {
+      std::string bad = enc;
+      bad[bad.size() / 2] = '*';
+      EXPECT_FALSE(base64Decode(bad).has_value()) << n;
+    }
+    bytes.push_back(static_cast<char>(n * 37 + 11));
+  }
+  EXPECT_EQ(base64Decode("Zm9vYg"), std::string("foob"));  // padding may be left off
+  EXPECT_FALSE(base64Decode("Zm=9v").has_value());
+}
+
 TEST(Encoding, UriEncodeFollowsSigV4Rules) {
   EXPECT_EQ(uriEncode("a b/c~d_e.f-g"), "a%20b%2Fc~d_e.f-g");
   EXPECT_EQ(uriEncode("a b/c", false), "a%20b/c");
