@@ -48,6 +48,7 @@ void usage() {
                "                [--tls-cert FILE --tls-key FILE] [--threads N] [--region R]\n"
                "                [--dev] [--allow-reset] [--allow-time-travel] [--seed FILE]\n"
                "                [--init-dir DIR] [--init-timeout SECONDS]\n"
+               "                [--encode-authorization-messages SERVICE[,SERVICE...]|all]\n"
                "  citadel admin create-account --data-dir DIR [--account-id ID] [--default]\n"
                "  citadel admin create-root-key --data-dir DIR --account-id ID\n"
                "  citadel admin list-accounts --data-dir DIR\n"
@@ -90,6 +91,7 @@ std::unique_ptr<Runtime> openDataDir(const std::string& dir, const std::string& 
     rc.source_vpce_header = cfg->source_vpce_header;
     for (const auto& [id, c] : cfg->cloudhsm_clusters)
       rc.cloudhsm_clusters[id] = {c.module, c.token_label};
+    rc.encode_authorization_messages = cfg->encode_authorization_messages;
   }
   rt->services = std::make_unique<runtime::Services>(*rt->db, *rt->barrier, *rt->events,
                                                      *rt->identity, rc);
@@ -198,6 +200,8 @@ int serve(int argc, char** argv) {
     else if (a == "--allow-time-travel") cfg.allow_time_travel = true;
     else if (a == "--seed") cfg.seed_file = next();
     else if (a == "--init-dir") cfg.init_dir = next();
+    else if (a == "--encode-authorization-messages")
+      cfg.encode_authorization_messages = parseServiceList(next(), a);
     else if (a == "--init-timeout") {
       std::string t = next();
       char* end = nullptr;

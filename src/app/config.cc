@@ -145,6 +145,20 @@ void loadConfigFile(const std::string& path, Config& cfg) {
       }
     } else if (key == "kms") {
       loadKmsConfig(v, cfg);
+    } else if (key == "encode_authorization_messages") {
+      // "all", "kms,iam" or ["kms", "iam"]
+      std::string list;
+      if (v.is_string()) {
+        list = str(v, key);
+      } else if (v.is_array()) {
+        for (const auto& e : v.as_array()) {
+          if (!list.empty()) list += ',';
+          list += str(e, key + "[]");
+        }
+      } else {
+        throw std::runtime_error("config: \"" + key + "\" must be a string or a list of strings");
+      }
+      cfg.encode_authorization_messages = parseServiceList(list, "config: " + key);
     } else {
       throw std::runtime_error("config: unknown entry \"" + key + "\"");
     }
@@ -163,6 +177,24 @@ void applyEnvironment(Config& cfg) {
   if (envFlag("CITADEL_ALLOW_TIME_TRAVEL")) cfg.allow_time_travel = true;
   if (const char* v = std::getenv("CITADEL_SEED"); v && *v) cfg.seed_file = v;
   if (const char* v = std::getenv("CITADEL_INIT_DIR"); v && *v) cfg.init_dir = v;
+}
+
+std::vector<std::string> parseServiceList(std::string_view text, const std::string& what) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string name = toLower(trim(text.substr(start, comma - start)));
+    start = comma + 1;
+    if (name.empty()) continue;
+    for (char c : name) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+        throw std::runtime_error(what + ": \"" + name + "\" is not a service name (kms, iam ...)");
+    }
+    out.push_back(std::move(name));
+  }
+  return out;
 }
 
 std::pair<std::string, uint16_t> splitListen(const std::string& listen) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/server.h"
@@ -43,12 +44,18 @@ struct Config {
   };
   /// kms.hsm.cloudhsm_clusters: CloudHSM cluster id -> token.
   std::map<std::string, HsmCluster> cloudhsm_clusters;
+  /// --encode-authorization-messages: IAM prefixes ("kms", "iam" ...) or "all" whose denials
+  /// carry an encoded authorization failure message, as EC2's do. Empty = none.
+  std::vector<std::string> encode_authorization_messages;
 };
 
 /// Reads a JSON config file into `cfg`. Throws std::runtime_error naming the bad entry.
 void loadConfigFile(const std::string& path, Config& cfg);
 /// Applies CITADEL_* environment variables.
 void applyEnvironment(Config& cfg);
+/// Parses "kms,iam" or "all" (--encode-authorization-messages): lower-cased service prefixes.
+/// Throws std::runtime_error naming a bad entry.
+std::vector<std::string> parseServiceList(std::string_view text, const std::string& what);
 /// Splits "HOST:PORT" ("[::1]:0" too). Throws std::runtime_error.
 std::pair<std::string, uint16_t> splitListen(const std::string& listen);
 

@@ -150,6 +150,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::fromDocument(
     }
     policy->statements_.push_back(std::move(cs));
   }
+  policy->sources_ = doc.statements;
   return std::shared_ptr<const CompiledPolicy>(std::move(policy));
 }
 

@@ -107,11 +107,15 @@ class CompiledPolicy {
   const std::string& id() const { return id_; }
   /// The kind the document was validated as.
   PolicyKind kind() const { return kind_; }
+  /// Statement `index` as written (Sid, Principal, Action, Resource, Condition texts), for
+  /// reports about a decision (DecodeAuthorizationMessage's matchedStatements).
+  const Statement& source(size_t index) const { return sources_[index]; }
 
  private:
   std::string id_;
   PolicyKind kind_ = PolicyKind::kIdentity;
   std::vector<CompiledStatement> statements_;
+  std::vector<Statement> sources_;  ///< INVARIANT: one per entry of statements_
 };
 
 /// Thread-safe cache of compiled policies keyed by (policy id, version id).

@@ -1,5 +1,7 @@
 #include "iam/context_keys.h"
 
+#include <algorithm>
+
 #include "core/encoding.h"
 
 namespace citadel::iam {
@@ -26,6 +28,12 @@ const std::vector<std::string>* ContextKeys::findLower(std::string_view lower_ke
 
 const std::vector<std::string>* ContextKeys::find(std::string_view key) const {
   return findLower(toLower(key));
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> ContextKeys::sorted() const {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out(values_.begin(), values_.end());
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
 }
 
 }  // namespace citadel::iam

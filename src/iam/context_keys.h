@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace citadel::iam {
@@ -24,6 +25,9 @@ class ContextKeys {
   const std::vector<std::string>* find(std::string_view key) const;
   /// Number of keys.
   size_t size() const { return values_.size(); }
+  /// Every key (lower-case name) with its values, sorted by name. For reports about a
+  /// decision, never on the evaluation path.
+  std::vector<std::pair<std::string, std::vector<std::string>>> sorted() const;
 
  private:
   struct Hash {

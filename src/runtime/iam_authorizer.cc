@@ -10,6 +10,7 @@
 #include "core/time.h"
 #include "iam/evaluator.h"
 #include "protocol/model.h"
+#include "runtime/authorization_message.h"
 #include "runtime/services.h"
 
 namespace citadel::runtime {
@@ -175,7 +176,17 @@ Result<void> IamAuthorizer::authorize(const RequestContext& ctx, const std::stri
     if (result.decision == iam::Decision::kImplicitDeny && inputs && inputs->alternative_allow &&
         inputs->alternative_allow())
       continue;
-    return AwsError{"AccessDenied", iam::accessDeniedMessage(req, result), 403, true, {}};
+    AwsError denied{"AccessDenied", iam::accessDeniedMessage(req, result), 403, true, {}};
+    const auto& encoded = services_.config.encode_authorization_messages;
+    if (!encoded.empty() && !p.account_id.empty() &&
+        encodesAuthorizationMessages(encoded, action.substr(0, action.find(':')))) {
+      // AWS (EC2): "... Encoded authorization failure message: <token>".
+      denied.message += ". ";
+      denied.message += kEncodedMessageMarker;
+      denied.message +=
+          encodeAuthorizationMessage(services_.barrier, p.account_id, req, result, p.principal_id);
+    }
+    return denied;
   }
   return okResult();
 }

@@ -37,6 +37,9 @@ struct RuntimeConfig {
   std::string source_vpce_header;
   /// KMS custom key stores: CloudHSM cluster id ("cluster-...") -> PKCS#11 token.
   std::map<std::string, CloudHsmCluster> cloudhsm_clusters;
+  /// IAM prefixes of the services whose denials carry an encoded authorization failure
+  /// message (EC2-style), or "all"; empty = none (AWS's behaviour for these services).
+  std::vector<std::string> encode_authorization_messages;
 };
 
 class Services {

@@ -1,10 +1,11 @@
-// STS: GetCallerIdentity, GetSessionToken and AssumeRole (trust policy evaluation, session
-// policies, session tags, source identity, role chaining).
+// STS: GetCallerIdentity, GetSessionToken, AssumeRole (trust policy evaluation, session
+// policies, session tags, source identity, role chaining) and DecodeAuthorizationMessage.
 #include <boost/json.hpp>
 
 #include "crypto/crypto.h"
 #include "iam/evaluator.h"
 #include "iam/policy.h"
+#include "runtime/authorization_message.h"
 #include "runtime/iam_authorizer.h"
 #include "runtime/identity.h"
 #include "runtime/registry.h"
@@ -38,6 +39,18 @@ Result<json::value> getAccessKeyInfo(RequestContext& ctx, const json::value& in)
     return AwsError{"InvalidParameterValue",
                     "The access key " + akid + " is not known to this citadel.", 400, true, {}};
   return json::value(json::object{{"Account", cred->principal.account_id}});
+}
+
+// AWS: DecodeAuthorizationMessage needs sts:DecodeAuthorizationMessage and decodes the
+// encoded authorization failure message of a denial in the caller's own account.
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html
+Result<json::value> decodeAuthorizationMessage(RequestContext& ctx, const json::value& in) {
+  const json::string& token = in.as_object().at("EncodedMessage").as_string();
+  TRY_ASSIGN(std::string doc,
+             runtime::openAuthorizationMessage(ctx.services->barrier, ctx.principal.account_id,
+                                               std::string_view(token.data(), token.size())));
+  // Read-only: the decoded (privileged) details stay out of the CloudTrail record.
+  return json::value(json::object{{"DecodedMessage", std::move(doc)}});
 }
 
 std::string member(const json::object& o, const char* name);
@@ -412,6 +425,11 @@ runtime::ServiceSpec makeSts() {
   gaki.read_only = true;
   gaki.global = true;
   s.operations["GetAccessKeyInfo"] = std::move(gaki);
+  OperationSpec dam;  // authorized as sts:DecodeAuthorizationMessage on "*"
+  dam.handler = decodeAuthorizationMessage;
+  dam.read_only = true;
+  dam.global = true;
+  s.operations["DecodeAuthorizationMessage"] = std::move(dam);
   OperationSpec ar;
   ar.handler = assumeRole;
   ar.global = true;

@@ -49,6 +49,25 @@ TEST(Config, UnknownEntriesAreNamed) {
   unlink(p.c_str());
 }
 
+TEST(Config, EncodeAuthorizationMessages) {
+  Config c;
+  EXPECT_TRUE(c.encode_authorization_messages.empty());  // off by default
+  auto p = writeTemp(R"({"encode_authorization_messages":["kms","IAM"]})");
+  loadConfigFile(p, c);
+  EXPECT_EQ(c.encode_authorization_messages, (std::vector<std::string>{"kms", "iam"}));
+  unlink(p.c_str());
+  p = writeTemp(R"({"encode_authorization_messages":"all"})");
+  loadConfigFile(p, c);
+  EXPECT_EQ(c.encode_authorization_messages, (std::vector<std::string>{"all"}));
+  unlink(p.c_str());
+  EXPECT_EQ(parseServiceList(" kms, secretsmanager ,", "--x"),
+            (std::vector<std::string>{"kms", "secretsmanager"}));
+  EXPECT_THROW(parseServiceList("kms:CreateKey", "--x"), std::runtime_error);
+  p = writeTemp(R"({"encode_authorization_messages":true})");
+  EXPECT_THROW(loadConfigFile(p, c), std::runtime_error);
+  unlink(p.c_str());
+}
+
 TEST(Config, SplitListen) {
   EXPECT_EQ(splitListen("127.0.0.1:4566"), std::make_pair(std::string("127.0.0.1"), uint16_t(4566)));
   EXPECT_EQ(splitListen("[::1]:0"), std::make_pair(std::string("::1"), uint16_t(0)));
