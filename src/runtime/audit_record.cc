@@ -148,4 +148,57 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
   return ev;
 }
 
+void appendServiceEvent(Services& services, store::Tx& tx, const ServiceEvent& e) {
+  audit::AuditEvent ev;
+  ev.event_id = newUuid();
+  ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(e.time);
+  ev.event_name = e.event_name;
+  ev.event_source = e.event_source;
+  ev.account_id = e.account_id;
+  ev.region = e.region;
+  ev.read_only = false;
+  ev.resources = e.resources;
+  std::string& out = ev.record_json;
+  JsonObjectWriter r(out);
+  r.string("eventVersion", "1.11");
+  {
+    JsonObjectWriter uid(r.key("userIdentity"));
+    uid.string("accountId", e.account_id);
+    uid.string("invokedBy", e.invoked_by);
+    uid.close();
+  }
+  r.string("eventTime", formatIso8601(ev.event_time));
+  r.string("eventSource", e.event_source);
+  r.string("eventName", e.event_name);
+  r.string("awsRegion", e.region);
+  r.string("sourceIPAddress", e.invoked_by);
+  r.string("userAgent", e.invoked_by);
+  r.raw("requestParameters", "null");
+  r.raw("responseElements", "null");
+  r.string("eventID", ev.event_id);
+  r.boolean("readOnly", false);
+  if (!e.resources.empty()) {
+    std::string& res = r.key("resources");
+    res += '[';
+    bool first = true;
+    for (const auto& x : e.resources) {
+      if (!first) res += ',';
+      first = false;
+      JsonObjectWriter o(res);
+      o.string("accountId", e.account_id);
+      o.string("type", x.type);
+      o.string("ARN", x.name);
+      o.close();
+    }
+    res += ']';
+  }
+  r.string("eventType", "AwsServiceEvent");
+  r.boolean("managementEvent", true);
+  r.string("recipientAccountId", e.account_id);
+  if (!e.service_event_details.empty()) r.raw("serviceEventDetails", e.service_event_details);
+  r.string("eventCategory", "Management");
+  r.close();
+  services.events.append(tx, ev);
+}
+
 }  // namespace citadel::runtime

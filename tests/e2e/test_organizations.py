@@ -218,6 +218,46 @@ class OrganizationsTest(unittest.TestCase):
         admins = self.org.list_delegated_administrators()["DelegatedAdministrators"]
         self.assertEqual([a["Id"] for a in admins], [member])
 
+    def create_account_results(self):
+        """The CreateAccountResult records of the management account (aws CLI lookup-events)."""
+        out = self.s.aws("cloudtrail", "lookup-events", "--lookup-attributes",
+                         "AttributeKey=EventName,AttributeValue=CreateAccountResult").json
+        return [json.loads(e["CloudTrailEvent"]) for e in out["Events"]]
+
+    def test_create_account_completion_is_recorded(self):
+        self.create_org()
+        status = self.org.create_account(Email="rec@example.com",
+                                         AccountName="recorded")["CreateAccountStatus"]
+        done = wait_create_account(self.org, status["Id"])
+        self.assertEqual(done["State"], "SUCCEEDED")
+        # The record commits with the account, so it is there once the status says SUCCEEDED.
+        [rec] = self.create_account_results()
+        self.assertEqual(rec["eventType"], "AwsServiceEvent")
+        self.assertEqual(rec["eventName"], "CreateAccountResult")
+        self.assertEqual(rec["eventSource"], "organizations.amazonaws.com")
+        self.assertEqual(rec["recipientAccountId"], self.acct)
+        self.assertEqual(rec["userIdentity"]["invokedBy"], "AWS Internal")
+        self.assertIsNone(rec["requestParameters"])
+        st = rec["serviceEventDetails"]["createAccountStatus"]
+        self.assertEqual(st["id"], status["Id"])
+        self.assertEqual(st["state"], "SUCCEEDED")
+        self.assertEqual(st["accountId"], done["AccountId"])
+        self.assertIn("accountName", st)
+        self.assertIn("requestedTimestamp", st)
+        self.assertIn("completedTimestamp", st)
+
+        # A failed request is recorded too, with its reason.
+        status = self.org.create_account(Email="rec@example.com",
+                                         AccountName="again")["CreateAccountStatus"]
+        self.assertEqual(wait_create_account(self.org, status["Id"])["State"], "FAILED")
+        failed = [r["serviceEventDetails"]["createAccountStatus"]
+                  for r in self.create_account_results()
+                  if r["serviceEventDetails"]["createAccountStatus"]["id"] == status["Id"]]
+        self.assertEqual(len(failed), 1)
+        self.assertEqual(failed[0]["state"], "FAILED")
+        self.assertEqual(failed[0]["failureReason"], "EMAIL_ALREADY_EXISTS")
+        self.assertNotIn("accountId", failed[0])
+
     def test_outside_an_organization(self):
         self.assert_error("AWSOrganizationsNotInUseException", self.org.describe_organization)
         self.assert_error("AWSOrganizationsNotInUseException", self.org.list_accounts)

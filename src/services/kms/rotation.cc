@@ -8,9 +8,8 @@
 #include <boost/json.hpp>
 
 #include "core/encoding.h"
-#include "core/ids.h"
-#include "core/json_writer.h"
 #include "crypto/crypto.h"
+#include "runtime/audit_record.h"
 #include "runtime/event_outbox.h"
 #include "runtime/services.h"
 #include "services/kms/internal.h"
@@ -175,51 +174,15 @@ void appendKmsServiceEvent(runtime::Services& s, store::Tx& tx, const KeyRecord&
   // AWS: service events (RotateKey, DeleteExpiredKeyMaterial ...) are recorded with
   // "AWS Internal" as the caller.
   // https://docs.aws.amazon.com/kms/latest/developerguide/ct-rotatekey.html
-  audit::AuditEvent ev;
-  ev.event_id = newUuid();
-  ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(when);
-  ev.event_name = std::string(event_name);
+  runtime::ServiceEvent ev;
   ev.event_source = "kms.amazonaws.com";
+  ev.event_name = std::string(event_name);
   ev.account_id = k.account_id;
   ev.region = k.region;
-  ev.read_only = false;
+  ev.time = when;
   ev.resources = {{"AWS::KMS::Key", k.arn}};
-  std::string& out = ev.record_json;
-  JsonObjectWriter r(out);
-  r.string("eventVersion", "1.11");
-  {
-    JsonObjectWriter uid(r.key("userIdentity"));
-    uid.string("accountId", k.account_id);
-    uid.string("invokedBy", "AWS Internal");
-    uid.close();
-  }
-  r.string("eventTime", formatIso8601(ev.event_time));
-  r.string("eventSource", "kms.amazonaws.com");
-  r.string("eventName", std::string(event_name));
-  r.string("awsRegion", k.region);
-  r.string("sourceIPAddress", "AWS Internal");
-  r.string("userAgent", "AWS Internal");
-  r.raw("requestParameters", "null");
-  r.raw("responseElements", "null");
-  r.string("eventID", ev.event_id);
-  r.boolean("readOnly", false);
-  {
-    std::string& res = r.key("resources");
-    res += '[';
-    JsonObjectWriter o(res);
-    o.string("accountId", k.account_id);
-    o.string("type", "AWS::KMS::Key");
-    o.string("ARN", k.arn);
-    o.close();
-    res += ']';
-  }
-  r.string("eventType", "AwsServiceEvent");
-  r.boolean("managementEvent", true);
-  r.string("recipientAccountId", k.account_id);
-  r.raw("serviceEventDetails", json::serialize(details));
-  r.string("eventCategory", "Management");
-  r.close();
-  s.events.append(tx, ev);
+  ev.service_event_details = json::serialize(details);
+  runtime::appendServiceEvent(s, tx, ev);
 }
 
 void scheduleAutomaticRotation(runtime::Services& s, store::Tx& tx, const KeyRecord& k,

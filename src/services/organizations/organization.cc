@@ -6,6 +6,8 @@
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/time.h"
+#include "protocol/protocol.h"
+#include "runtime/audit_record.h"
 #include "runtime/identity.h"
 #include "runtime/services.h"
 #include "services/iam/internal.h"
@@ -274,8 +276,36 @@ Result<json::value> createAccount(RequestContext& ctx, const json::value& in) {
 
 namespace {
 
+// AWS: the outcome of CreateAccount is recorded in the management account as the service
+// event "CreateAccountResult", serviceEventDetails.createAccountStatus holding the request's
+// status (CloudTrail's view of the model's CreateAccountStatus: camelCase, CloudTrail's
+// timestamps, the sensitive AccountName hidden).
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_security_incident-response.html
+void recordCreateAccountResult(runtime::Services& services, store::Tx& tx, const Org& org,
+                               const std::string& request_id, const std::string& region,
+                               SysTime when) {
+  auto rows = tx.query(
+      "SELECT id, account_name, state, requested_ms, completed_ms, account_id, failure "
+      "FROM org_create_status WHERE id = ?",
+      {request_id});
+  json::value status = createStatusDoc(rows.at(0));
+  const protocol::ServiceModel* model = protocol::Models::get("organizations");
+  if (const protocol::Shape* shape = model ? model->findShape("CreateAccountStatus") : nullptr)
+    status = protocol::toCloudTrailView(shape, status);
+  runtime::ServiceEvent ev;
+  ev.event_source = "organizations.amazonaws.com";
+  ev.event_name = "CreateAccountResult";
+  ev.account_id = org.management_account;
+  ev.region = region;
+  ev.time = when;
+  ev.service_event_details =
+      json::serialize(json::object{{"createAccountStatus", std::move(status)}});
+  runtime::appendServiceEvent(services, tx, ev);
+}
+
 /// Completes a CreateAccount request: the account, its access role, its place under the root
-/// and the FullAWSAccess SCP; or FAILED when the email is taken by then.
+/// and the FullAWSAccess SCP; or FAILED when the email is taken by then. Either way the
+/// CreateAccountResult service event is recorded in the same transaction.
 Result<void> runCreateAccount(runtime::Services& services, store::Tx& tx, const runtime::Job& job) {
   json::value p = json::parse(job.payload);
   const std::string org_id = str(p, "org"), request_id = str(p, "request");
@@ -296,6 +326,7 @@ Result<void> runCreateAccount(runtime::Services& services, store::Tx& tx, const 
         "UPDATE org_create_status SET state = 'FAILED', completed_ms = ?, "
         "failure = 'EMAIL_ALREADY_EXISTS' WHERE id = ?",
         {now, request_id});
+    recordCreateAccountResult(services, tx, org, request_id, job.region, when);
     return okResult();
   }
   TRY_ASSIGN(std::string account_id, services.identity.createAccount(tx, std::nullopt, false));
@@ -310,6 +341,7 @@ Result<void> runCreateAccount(runtime::Services& services, store::Tx& tx, const 
       "UPDATE org_create_status SET state = 'SUCCEEDED', completed_ms = ?, account_id = ? "
       "WHERE id = ?",
       {now, account_id, request_id});
+  recordCreateAccountResult(services, tx, org, request_id, job.region, when);
   if (auto* provider = dynamic_cast<OrgProvider*>(services.organizations.get()))
     tx.afterCommit([provider] { provider->invalidate(); });
   return okResult();
