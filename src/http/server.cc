@@ -189,44 +189,89 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       out.status = 500;
       out.body = "internal error";
     }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(out.status));
-    res->reason(statusReason(out.status));
-    bool has_length = false;
-    for (auto& [k, v] : out.headers) {
-      if (beast::iequals(k, "content-length")) has_length = true;
-      res->insert(k, v);
-    }
-    res->set(bhttp::field::server, shared_->opts.server_header);
-    res->set(bhttp::field::date, formatRfc1123(std::chrono::system_clock::now()));
-    res->keep_alive(keep_alive);
-    if (head && has_length) {
-      // HEAD: the handler states the length of the body it does not send.
-    } else {
-      res->body() = std::move(out.body);
-      res->prepare_payload();
-    }
-    write(std::move(res), !keep_alive, head);
+    writeResponse(out, keep_alive, head);
   }
 
-  void write(std::shared_ptr<bhttp::response<bhttp::string_body>> res, bool close_after,
-             bool head) {
-    beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
-    auto done = [self = this->shared_from_this(), res, close_after](beast::error_code ec, size_t) {
-      self->releaseInFlight();
-      if (ec || close_after) return self->close();
-      self->readHeader();
-    };
-    if (head) {
-      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
-      bhttp::async_write_header(stream_, *sr,
-                                [sr, done = std::move(done)](beast::error_code ec, size_t n) mutable {
-                                  done(ec, n);
-                                });
-    } else {
-      bhttp::async_write(stream_, *res, std::move(done));
+  /// The response as one buffer, one write: status line, the handler's headers, Server,
+  /// Date, Connection, Content-Length, body. (Beast's serializer cost as much CPU as the
+  /// kernel's send of a small response.)
+  void writeResponse(HttpResponse& out, bool keep_alive, bool head) {
+    const int status = out.status >= 100 && out.status <= 999 ? out.status : 500;
+    // RFC 9110: 1xx, 204 and 304 carry no body and no Content-Length.
+    const bool no_body = status < 200 || status == 204 || status == 304;
+    std::string& w = wire_;
+    w.clear();
+    w.reserve(320 + out.body.size());
+    w += "HTTP/1.1 ";
+    w += std::to_string(status);
+    w += ' ';
+    w += statusReason(status);
+    w += "\r\n";
+    bool has_length = false;
+    for (const auto& [k, v] : out.headers) {
+      // A header name or value that could split the message is dropped, never sent.
+      if (k.empty() || k.find_first_of(":\r\n") != std::string::npos ||
+          v.find_first_of("\r\n") != std::string::npos) {
+        continue;
+      }
+      if (beast::iequals(k, "content-length")) {
+        if (!(head || no_body)) continue;  // the length written below is the body's own
+        has_length = true;
+      }
+      w += k;
+      w += ": ";
+      w += v;
+      w += "\r\n";
     }
+    w += "Server: ";
+    w += shared_->opts.server_header;
+    w += "\r\nDate: ";
+    w += currentHttpDate();
+    w += "\r\n";
+    if (!keep_alive) w += "Connection: close\r\n";
+    if (!no_body && !(head && has_length)) {
+      // HEAD without a stated length: the length of the body that is not sent.
+      w += "Content-Length: ";
+      w += std::to_string(out.body.size());
+      w += "\r\n";
+    }
+    w += "\r\n";
+    if (!head && !no_body) w += out.body;
+
+    beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
+    net::async_write(stream_, net::buffer(w),
+                     [self = this->shared_from_this(), close_after = !keep_alive](
+                         beast::error_code ec, size_t) {
+                       self->releaseInFlight();
+                       // An idle connection keeps no large response buffer.
+                       if (self->wire_.capacity() > 64 * 1024) std::string().swap(self->wire_);
+                       if (ec || close_after) return self->close();
+                       self->readHeader();
+                     });
+  }
+
+  /// The Date header's text, formatted once per second per thread.
+  static const std::string& currentHttpDate() {
+    thread_local std::string text;
+    thread_local std::chrono::system_clock::rep second = -1;
+    auto now = std::chrono::system_clock::now();
+    auto s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (s != second) {
+      second = s;
+      text = formatRfc1123(now);
+    }
+    return text;
+  }
+
+  void write(std::shared_ptr<bhttp::response<bhttp::string_body>> res, bool close_after) {
+    beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res, close_after](beast::error_code ec,
+                                                                          size_t) {
+                         self->releaseInFlight();
+                         if (ec || close_after) return self->close();
+                         self->readHeader();
+                       });
   }
 
   void sendSimpleAndClose(int status, std::string_view text) {
@@ -239,7 +284,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::string(text);
     res->prepare_payload();
     holdInFlight();
-    write(std::move(res), true, false);
+    write(std::move(res), true);
   }
 
   void close() {
@@ -262,6 +307,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_{8192};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string wire_;  // the response being written (one at a time per connection)
   uint64_t requests_ = 0;
   bool in_flight_ = false;  // this connection holds one count in stats.requests_in_flight
 };
