@@ -29,6 +29,29 @@ const OperationSpec* operationSpec(const RequestContext& ctx) {
 }
 }  // namespace
 
+namespace {
+
+/// The record's "resources" member (left out when there are none).
+void writeResources(JsonObjectWriter& r, const std::string& account_id,
+                    const std::vector<audit::EventResource>& resources) {
+  if (resources.empty()) return;
+  std::string& res = r.key("resources");
+  res += '[';
+  bool first = true;
+  for (const auto& x : resources) {
+    if (!first) res += ',';
+    first = false;
+    JsonObjectWriter o(res);
+    o.string("accountId", account_id);
+    o.string("type", x.type);
+    o.string("ARN", x.name);
+    o.close();
+  }
+  res += ']';
+}
+
+}  // namespace
+
 audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Operation* op,
                                   const json::value* input, const json::value* output,
                                   const AwsError* error) {
@@ -117,21 +140,7 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
   r.string("requestID", ctx.request_id);
   r.string("eventID", ev.event_id);
   r.boolean("readOnly", ctx.read_only);
-  if (!ev.resources.empty()) {
-    std::string& res = r.key("resources");
-    res += '[';
-    bool first = true;
-    for (const auto& x : ev.resources) {
-      if (!first) res += ',';
-      first = false;
-      JsonObjectWriter o(res);
-      o.string("accountId", ctx.account_id);
-      o.string("type", x.type);
-      o.string("ARN", x.name);
-      o.close();
-    }
-    res += ']';
-  }
+  writeResources(r, ctx.account_id, ev.resources);
   r.string("eventType", "AwsApiCall");
   r.boolean("managementEvent", true);
   r.string("recipientAccountId", ctx.account_id);
@@ -177,21 +186,7 @@ void appendServiceEvent(Services& services, store::Tx& tx, const ServiceEvent& e
   r.raw("responseElements", "null");
   r.string("eventID", ev.event_id);
   r.boolean("readOnly", false);
-  if (!e.resources.empty()) {
-    std::string& res = r.key("resources");
-    res += '[';
-    bool first = true;
-    for (const auto& x : e.resources) {
-      if (!first) res += ',';
-      first = false;
-      JsonObjectWriter o(res);
-      o.string("accountId", e.account_id);
-      o.string("type", x.type);
-      o.string("ARN", x.name);
-      o.close();
-    }
-    res += ']';
-  }
+  writeResources(r, e.account_id, e.resources);
   r.string("eventType", "AwsServiceEvent");
   r.boolean("managementEvent", true);
   r.string("recipientAccountId", e.account_id);
