@@ -1,5 +1,6 @@
 // CloudTrail event history: append in the caller's transaction, group-commit queue for
-// read-only calls, LookupEvents over indexed (attribute, event_time, event_id) walks.
+// read-only calls, LookupEvents over the covering time index, guided by audit_seconds for
+// attribute values (EventId through its unique index).
 
 #include <boost/json.hpp>
 #include <chrono>

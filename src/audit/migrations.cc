@@ -50,7 +50,8 @@ std::vector<store::Migration> migrations() {
        "  seq INTEGER NOT NULL,"
        "  PRIMARY KEY(scope, resource_name, event_time, seq)"
        ") WITHOUT ROWID;"},
-      // Version 2: one index per event instead of five plus resource rows. The time index
+      // Version 2: besides the event id's unique index, one index per event instead of five
+      // plus resource rows. The time index
       // is ordered by (event_time, seq) like the pages and carries the attribute columns,
       // so a lookup filters it in order without reading the records;
       // audit_seconds says in which seconds a value occurs, so a rare value over a busy

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -192,16 +193,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     writeResponse(out, keep_alive, head);
   }
 
-  /// The response as one buffer, one write: status line, the handler's headers, Server,
-  /// Date, Connection, Content-Length, body. (Beast's serializer cost as much CPU as the
-  /// kernel's send of a small response.)
+  /// The response in one write: the head (status line, the handler's headers, Server, Date,
+  /// Connection, Content-Length) built into one buffer, then the body as it is. (Beast's
+  /// serializer cost as much CPU as the kernel's send of a small response.)
   void writeResponse(HttpResponse& out, bool keep_alive, bool head) {
     const int status = out.status >= 100 && out.status <= 999 ? out.status : 500;
     // RFC 9110: 1xx, 204 and 304 carry no body and no Content-Length.
     const bool no_body = status < 200 || status == 204 || status == 304;
-    std::string& w = wire_;
+    std::string& w = head_;
     w.clear();
-    w.reserve(320 + out.body.size());
     w += "HTTP/1.1 ";
     w += std::to_string(status);
     w += ' ';
@@ -236,15 +236,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       w += "\r\n";
     }
     w += "\r\n";
-    if (!head && !no_body) w += out.body;
+    body_.clear();
+    if (!head && !no_body) body_ = std::move(out.body);
 
     beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
-    net::async_write(stream_, net::buffer(w),
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers,
                      [self = this->shared_from_this(), close_after = !keep_alive](
                          beast::error_code ec, size_t) {
                        self->releaseInFlight();
-                       // An idle connection keeps no large response buffer.
-                       if (self->wire_.capacity() > 64 * 1024) std::string().swap(self->wire_);
+                       std::string().swap(self->body_);  // an idle connection keeps no body
                        if (ec || close_after) return self->close();
                        self->readHeader();
                      });
@@ -263,28 +264,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return text;
   }
 
-  void write(std::shared_ptr<bhttp::response<bhttp::string_body>> res, bool close_after) {
-    beast::get_lowest_layer(stream_).expires_after(shared_->opts.limits.write_timeout);
-    bhttp::async_write(stream_, *res,
-                       [self = this->shared_from_this(), res, close_after](beast::error_code ec,
-                                                                          size_t) {
-                         self->releaseInFlight();
-                         if (ec || close_after) return self->close();
-                         self->readHeader();
-                       });
-  }
-
   void sendSimpleAndClose(int status, std::string_view text) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(status));
-    res->set(bhttp::field::content_type, "text/plain");
-    res->set(bhttp::field::server, shared_->opts.server_header);
-    res->keep_alive(false);
-    res->body() = std::string(text);
-    res->prepare_payload();
+    HttpResponse out;
+    out.status = status;
+    out.headers.emplace_back("Content-Type", "text/plain");
+    out.body = std::string(text);
     holdInFlight();
-    write(std::move(res), true);
+    writeResponse(out, false, false);
   }
 
   void close() {
@@ -307,7 +293,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_{8192};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::string wire_;  // the response being written (one at a time per connection)
+  std::string head_;  // the response being written (one at a time per connection): its head
+  std::string body_;  // and its body
   uint64_t requests_ = 0;
   bool in_flight_ = false;  // this connection holds one count in stats.requests_in_flight
 };
