@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build ccache clang-14 libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev zlib1g-dev libpugixml-dev
   libgtest-dev googletest openssl curl
-  libjemalloc-dev
+  libjemalloc-dev liblz4-dev
   softhsm2 libp11-kit-dev
   postgresql libpq-dev
   nodejs npm

@@ -24,8 +24,9 @@ audit::AuditEvent adminEvent(const std::string& name, const std::string& account
   ctx.source_ip = "citadel.amazonaws.com";
   ctx.user_agent = "citadel-admin";
   audit::AuditEvent ev;
-  ev.event_id = newUuid();
   ev.event_time = ctx.time;
+  // Time-ordered: the history finds an event by id in the second its id names.
+  ev.event_id = newTimeOrderedUuid(toEpochMillis(ev.event_time));
   ev.event_name = name;
   ev.event_source = ctx.event_source;
   ev.account_id = account;

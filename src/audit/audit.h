@@ -88,6 +88,8 @@ class EventStore {
 
  private:
   void writerLoop();
+  /// Moves events stored by schema version 2 (one row each) into batches.
+  void convertVersion2Rows();
 
   store::Store& db_;
   size_t max_queue_;
@@ -112,14 +114,22 @@ namespace detail {
 inline constexpr const char* kSecondsQuery =
     "SELECT second FROM audit_seconds WHERE scope = ? AND attr = ? AND value = ? AND "
     "second >= ? AND second <= ? ORDER BY second DESC LIMIT ?";
-/// Filters on an event's resources (the parameter is the type or the name).
-inline constexpr const char* kResourceTypeFilter =
-    "EXISTS (SELECT 1 FROM json_each(e.resources) r WHERE json_extract(r.value, '$[0]') = ?)";
-inline constexpr const char* kResourceNameFilter =
-    "EXISTS (SELECT 1 FROM json_each(e.resources) r WHERE json_extract(r.value, '$[1]') = ?)";
-/// Events of one history in a time range, newest first: (scope, lowest ms, highest ms,
-/// [cursor ms, cursor seq,] [filter value,] account, region, limit).
-std::string eventQuery(const std::string& filter, bool cursor);
+/// Seconds (newest first) that hold any event: (scope, lowest second, highest second, limit).
+inline constexpr const char* kBatchSecondsQuery =
+    "SELECT DISTINCT second FROM audit_batches WHERE scope = ? AND second >= ? AND "
+    "second <= ? ORDER BY second DESC LIMIT ?";
+/// The batches of one second of one history, newest first, without their events: (scope,
+/// second, account, region). Scope is a hash: the real account and region are checked on
+/// the rows it selects.
+inline constexpr const char* kBatchesOfSecond =
+    "SELECT seq, count, min_ms, max_ms FROM audit_batches WHERE scope = ? AND second = ? "
+    "AND account_id = ? AND region = ? ORDER BY seq DESC";
+/// One batch's events: (seq).
+inline constexpr const char* kBatchEvents =
+    "SELECT seq, count, raw_size, events FROM audit_batches WHERE seq = ?";
+/// The time of an event whose id does not carry it: (event id, scope).
+inline constexpr const char* kEventIdQuery =
+    "SELECT event_time FROM audit_event_ids WHERE event_id = ? AND scope = ?";
 }  // namespace detail
 
 }  // namespace citadel::audit

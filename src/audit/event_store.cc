@@ -1,15 +1,22 @@
 // CloudTrail event history: append in the caller's transaction, group-commit queue for
-// read-only calls, LookupEvents over the covering time index, guided by audit_seconds for
-// attribute values (EventId through its unique index).
+// read-only calls, events stored a commit's (account, region, second) at a time in one
+// compressed batch row; LookupEvents walks seconds newest first (those of an attribute value
+// from audit_seconds, an event id's from the id itself or audit_event_ids) and filters the
+// decoded events.
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <tuple>
 
 #include "audit/audit.h"
+#include "audit/batch_codec.h"
 #include "core/encoding.h"
 #include "core/log.h"
 
@@ -17,21 +24,18 @@ namespace citadel::audit {
 
 namespace {
 
-constexpr const char* kInsertEvent =
-    "INSERT INTO audit_events(seq, event_id, scope, event_time, account_id, region, "
-    "event_name, event_source, username, access_key_id, read_only, resources, record) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertBatch =
+    "INSERT INTO audit_batches(seq, scope, second, account_id, region, count, min_ms, max_ms, "
+    "raw_size, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 // One row per (history, attribute, value, second) that has an event: LookupEvents walks the
-// seconds in which a value occurs, newest first, and reads only those seconds of the time
-// index. A busy second adds one row per distinct value, not one index entry per event.
+// seconds in which a value occurs, newest first, and reads only those seconds' batches. A
+// busy second adds one row per distinct value, not one index entry per event.
 constexpr const char* kInsertSecond =
     "INSERT INTO audit_seconds(scope, attr, value, second) VALUES (?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING";
-constexpr const char* kLastSeq = "SELECT COALESCE(MAX(seq), 0) FROM audit_events";
-
-constexpr const char* kEventColumns =
-    "e.event_id, e.event_time, e.account_id, e.region, e.event_name, e.event_source, "
-    "e.username, e.access_key_id, e.read_only, e.resources, e.record, e.seq";
+constexpr const char* kInsertEventId =
+    "INSERT INTO audit_event_ids(event_id, scope, event_time) VALUES (?, ?, ?)";
+constexpr const char* kNextSeq = "SELECT seq + count FROM audit_batches ORDER BY seq DESC LIMIT 1";
 
 constexpr uint8_t kTokenVersion = 1;
 
@@ -48,25 +52,6 @@ int64_t scopeOf(std::string_view account_id, std::string_view region) {
   return static_cast<int64_t>(h & 0x7fffffffffffffffull);
 }
 
-/// The highest sequence number stored (0 when empty); the caller holds a write transaction.
-int64_t lastSeq(store::Tx& tx) { return tx.query(kLastSeq).at(0).integer(0); }
-
-/// Writes one event as number `seq`; false when its event id is already stored. Its
-/// attribute seconds are written by the caller (writeSeconds).
-bool insertEvent(store::Tx& tx, const AuditEvent& ev, int64_t seq) {
-  const int64_t t = toEpochMillis(ev.event_time);
-  const int64_t scope = scopeOf(ev.account_id, ev.region);
-  boost::json::array resources;
-  resources.reserve(ev.resources.size());
-  for (const auto& r : ev.resources) resources.push_back(boost::json::array{r.type, r.name});
-  auto st = tx.exec(kInsertEvent,
-                    {seq, ev.event_id, scope, t, ev.account_id, ev.region, ev.event_name,
-                     ev.event_source, ev.username, ev.access_key_id, int64_t{ev.read_only ? 1 : 0},
-                     boost::json::serialize(resources),
-                     ev.record_json.empty() ? boost::json::serialize(ev.record) : ev.record_json});
-  return st != store::ExecStatus::kConstraint;
-}
-
 /// Floor division, for seconds of negative or extreme millisecond bounds.
 int64_t secondOf(int64_t ms) { return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1; }
 
@@ -76,8 +61,8 @@ enum Attr : int64_t {
   kEventSource = 2,
   kUsername = 3,
   kAccessKeyId = 4,
-  // 5 is unused: ReadOnly matches about half of all events, so its lookups walk the time
-  // index itself (read_only is one of its columns).
+  // 5 is unused: ReadOnly matches about half of all events, so its lookups walk every
+  // second of the range.
   kResourceType = 6,
   kResourceName = 7,
 };
@@ -109,35 +94,131 @@ void collectSeconds(const AuditEvent& ev, std::set<SecondKey>& keys) {
   }
 }
 
-void writeSeconds(store::Tx& tx, const std::set<SecondKey>& keys) {
-  for (const auto& k : keys) tx.exec(kInsertSecond, {k.scope, k.attr, k.value, k.second});
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-AuditEvent eventFromRow(const store::Row& row) {
-  AuditEvent ev;
-  ev.event_id = row.text(0);
-  ev.event_time = fromEpochMillis(row.integer(1));
-  ev.account_id = row.text(2);
-  ev.region = row.text(3);
-  ev.event_name = row.text(4);
-  ev.event_source = row.text(5);
-  ev.username = row.text(6);
-  ev.access_key_id = row.text(7);
-  ev.read_only = row.integer(8) != 0;
-  boost::system::error_code ec;
-  auto res = boost::json::parse(row.text(9), ec);
-  if (!ec && res.is_array()) {
-    for (const auto& item : res.get_array()) {
-      const auto* pair = item.if_array();
-      if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() ||
-          !(*pair)[1].is_string()) {
-        continue;
-      }
-      ev.resources.push_back(EventResource{std::string((*pair)[0].get_string()),
-                                           std::string((*pair)[1].get_string())});
-    }
+/// The millisecond a version-7 UUID carries (RFC 9562); nullopt for any other id.
+std::optional<int64_t> uuid7Millis(std::string_view id) {
+  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' ||
+      id[14] != '7') {
+    return std::nullopt;
   }
-  ev.record_json = row.text(10);
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (i != 8 && i != 13 && i != 18 && i != 23 && hexDigit(id[i]) < 0) return std::nullopt;
+  }
+  int64_t ms = 0;
+  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12}) ms = (ms << 4) | hexDigit(id[i]);
+  return ms;
+}
+
+/// True when the event's id says where it is stored: a version-7 UUID of a millisecond in
+/// the event's second (event times have whole-second precision, the id the request's ms).
+bool idCarriesTime(const AuditEvent& ev) {
+  auto ms = uuid7Millis(ev.event_id);
+  return ms && secondOf(*ms) == secondOf(toEpochMillis(ev.event_time));
+}
+
+/// Writes `events` in the caller's transaction: one batch row per (account, region, second),
+/// their attribute seconds, and the ids that need indexing. An event whose indexed id is
+/// already stored is skipped (`strict`: throws instead). Returns how many were written.
+size_t writeEvents(store::Tx& tx, const std::vector<const AuditEvent*>& events, bool strict) {
+  struct GroupKey {
+    std::string_view account, region;
+    int64_t second;
+    bool operator<(const GroupKey& o) const {
+      return std::tie(account, region, second) < std::tie(o.account, o.region, o.second);
+    }
+  };
+  std::map<GroupKey, std::vector<const AuditEvent*>> groups;
+  std::set<SecondKey> keys;
+  size_t written = 0;
+  for (const AuditEvent* ev : events) {
+    const int64_t t = toEpochMillis(ev->event_time);
+    if (!idCarriesTime(*ev) &&
+        tx.exec(kInsertEventId, {ev->event_id, scopeOf(ev->account_id, ev->region), t}) ==
+            store::ExecStatus::kConstraint) {
+      if (strict) throw store::StoreError("audit: duplicate CloudTrail event id " + ev->event_id);
+      log::warn("audit: duplicate CloudTrail event id skipped", {{"event_id", ev->event_id}});
+      continue;
+    }
+    groups[GroupKey{ev->account_id, ev->region, secondOf(t)}].push_back(ev);
+    collectSeconds(*ev, keys);
+    ++written;
+  }
+  if (groups.empty()) return 0;
+  auto next = tx.query(kNextSeq);
+  int64_t seq = next.empty() ? 1 : next[0].integer(0);
+  std::string raw;
+  std::string record;
+  for (const auto& [key, evs] : groups) {
+    raw.clear();
+    int64_t min_ms = std::numeric_limits<int64_t>::max();
+    int64_t max_ms = std::numeric_limits<int64_t>::min();
+    for (const AuditEvent* ev : evs) {
+      const int64_t t = toEpochMillis(ev->event_time);
+      min_ms = std::min(min_ms, t);
+      max_ms = std::max(max_ms, t);
+      if (ev->record_json.empty()) {
+        record = boost::json::serialize(ev->record);
+        batch::appendEvent(raw, *ev, record);
+      } else {
+        batch::appendEvent(raw, *ev, ev->record_json);
+      }
+    }
+    const auto count = static_cast<int64_t>(evs.size());
+    tx.exec(kInsertBatch, {seq, scopeOf(key.account, key.region), key.second,
+                           std::string(key.account), std::string(key.region), count, min_ms,
+                           max_ms, static_cast<int64_t>(raw.size()),
+                           store::Blob{batch::compress(raw)}});
+    seq += count;
+  }
+  for (const auto& k : keys) tx.exec(kInsertSecond, {k.scope, k.attr, k.value, k.second});
+  return written;
+}
+
+/// The events of one batch row (seq, count, raw_size, events); throws on a corrupt row.
+struct DecodedBatch {
+  int64_t seq = 0;
+  std::string raw;  // the views point into it
+  std::vector<batch::EventView> events;
+};
+
+void decodeBatch(const store::Row& row, size_t seq_col, DecodedBatch& out) {
+  out.seq = row.integer(seq_col);
+  const int64_t count = row.integer(seq_col + 1);
+  const int64_t raw_size = row.integer(seq_col + 2);
+  auto raw = raw_size < 0 || count < 0
+                 ? std::nullopt
+                 : batch::decompress(row.text(seq_col + 3), static_cast<size_t>(raw_size));
+  if (!raw) throw store::StoreError("audit: event batch " + std::to_string(out.seq) + " is corrupt");
+  out.raw = std::move(*raw);
+  out.events.clear();
+  if (!batch::decode(out.raw, static_cast<size_t>(count), out.events)) {
+    throw store::StoreError("audit: event batch " + std::to_string(out.seq) + " is corrupt");
+  }
+}
+
+AuditEvent materialize(const batch::EventView& v, const std::string& account_id,
+                       const std::string& region) {
+  AuditEvent ev;
+  ev.event_id = v.event_id;
+  ev.event_time = fromEpochMillis(v.time_ms);
+  ev.event_name = v.event_name;
+  ev.event_source = v.event_source;
+  ev.username = v.username;
+  ev.access_key_id = v.access_key_id;
+  ev.account_id = account_id;
+  ev.region = region;
+  ev.read_only = v.read_only;
+  ev.resources.reserve(v.resources.size());
+  for (const auto& [type, name] : v.resources) {
+    ev.resources.push_back(EventResource{std::string(type), std::string(name)});
+  }
+  ev.record_json = v.record;
   return ev;
 }
 
@@ -205,7 +286,66 @@ AwsError invalidAttributes(std::string message) {
 
 EventStore::EventStore(store::Store& db, size_t max_queue)
     : db_(db), max_queue_(max_queue == 0 ? 1 : max_queue) {
+  convertVersion2Rows();
   writer_ = std::thread([this] { writerLoop(); });
+}
+
+void EventStore::convertVersion2Rows() {
+  // A chunk at a time, each moved in one transaction: an interrupted conversion resumes.
+  constexpr int64_t kChunk = 4096;
+  for (;;) {
+    auto tx = db_.begin(true);
+    if (tx->query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_events'")
+            .empty()) {
+      return;
+    }
+    auto rows = tx->query(
+        "SELECT seq, event_id, event_time, account_id, region, event_name, event_source, "
+        "username, access_key_id, read_only, resources, record FROM audit_events "
+        "ORDER BY seq LIMIT ?",
+        {kChunk});
+    if (rows.empty()) {
+      tx->exec("DROP TABLE audit_events");
+      tx->commit();
+      return;
+    }
+    std::vector<AuditEvent> events;
+    events.reserve(rows.size());
+    for (const auto& row : rows) {
+      AuditEvent ev;
+      ev.event_id = row.text(1);
+      ev.event_time = fromEpochMillis(row.integer(2));
+      ev.account_id = row.text(3);
+      ev.region = row.text(4);
+      ev.event_name = row.text(5);
+      ev.event_source = row.text(6);
+      ev.username = row.text(7);
+      ev.access_key_id = row.text(8);
+      ev.read_only = row.integer(9) != 0;
+      boost::system::error_code ec;
+      auto res = boost::json::parse(row.text(10), ec);
+      if (!ec && res.is_array()) {
+        for (const auto& item : res.get_array()) {
+          const auto* pair = item.if_array();
+          if (pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() &&
+              (*pair)[1].is_string()) {
+            ev.resources.push_back(EventResource{std::string((*pair)[0].get_string()),
+                                                 std::string((*pair)[1].get_string())});
+          }
+        }
+      }
+      ev.record_json = row.text(11);
+      events.push_back(std::move(ev));
+    }
+    std::vector<const AuditEvent*> ptrs;
+    ptrs.reserve(events.size());
+    for (const auto& ev : events) ptrs.push_back(&ev);
+    writeEvents(*tx, ptrs, false);
+    tx->exec("DELETE FROM audit_events WHERE seq <= ?", {rows.back().integer(0)});
+    tx->commit();
+    log::info("audit: event history moved to the version-3 layout",
+              {{"events", std::to_string(rows.size())}});
+  }
 }
 
 EventStore::~EventStore() {
@@ -219,12 +359,7 @@ EventStore::~EventStore() {
 }
 
 void EventStore::append(store::Tx& tx, const AuditEvent& event) {
-  if (!insertEvent(tx, event, lastSeq(tx) + 1)) {
-    throw store::StoreError("audit: duplicate CloudTrail event id " + event.event_id);
-  }
-  std::set<SecondKey> keys;
-  collectSeconds(event, keys);
-  writeSeconds(tx, keys);
+  writeEvents(tx, {&event}, true);
   // Counted as written and as flushed at once: append never waits in the queue.
   std::lock_guard<std::mutex> lk(mu_);
   ++enqueued_;
@@ -283,17 +418,10 @@ void EventStore::writerLoop() {
     for (;;) {
       try {
         auto tx = db_.begin(true);
-        int64_t seq = lastSeq(*tx);
-        std::set<SecondKey> keys;
-        for (const auto& ev : batch) {
-          if (insertEvent(*tx, ev, seq + 1)) {
-            ++seq;
-            collectSeconds(ev, keys);
-          } else {
-            log::warn("audit: duplicate CloudTrail event id skipped", {{"event_id", ev.event_id}});
-          }
-        }
-        writeSeconds(*tx, keys);
+        std::vector<const AuditEvent*> events;
+        events.reserve(batch.size());
+        for (const auto& ev : batch) events.push_back(&ev);
+        writeEvents(*tx, events, false);
         tx->commit();
         break;
       } catch (const std::exception& e) {
@@ -337,46 +465,65 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
         "InvalidTimeRangeException", "Start time must be before end time", 400, true, {}};
   }
 
-  // How the attribute is found: a filter on the time index's own columns (the seconds in
-  // which the value occurs come from audit_seconds), a resource of the event, or EventId's
-  // unique index.
-  std::string filter;
+  // Which events match, and where the seconds holding them are listed: audit_seconds for
+  // the attributes it indexes, the event id itself (or audit_event_ids) for EventId, the
+  // batches' own index otherwise.
+  enum class Key { kNone, kEventId, kName, kSource, kUser, kAccessKey, kReadOnly, kType, kRName };
+  Key key = Key::kNone;
   std::optional<Attr> seconds_attr;
-  store::Value attr_value;
+  bool read_only_value = false;
   if (q.attribute_key) {
-    const std::string& key = *q.attribute_key;
-    attr_value = q.attribute_value;
-    if (key == "EventId") {
-      filter = "e.event_id = ?";
-    } else if (key == "EventName") {
-      filter = "e.event_name = ?";
+    const std::string& k = *q.attribute_key;
+    if (k == "EventId") {
+      key = Key::kEventId;
+    } else if (k == "EventName") {
+      key = Key::kName;
       seconds_attr = kEventName;
-    } else if (key == "Username") {
-      filter = "e.username = ?";
+    } else if (k == "Username") {
+      key = Key::kUser;
       seconds_attr = kUsername;
-    } else if (key == "EventSource") {
-      filter = "e.event_source = ?";
+    } else if (k == "EventSource") {
+      key = Key::kSource;
       seconds_attr = kEventSource;
-    } else if (key == "AccessKeyId") {
-      filter = "e.access_key_id = ?";
+    } else if (k == "AccessKeyId") {
+      key = Key::kAccessKey;
       seconds_attr = kAccessKeyId;
-    } else if (key == "ReadOnly") {
-      filter = "e.read_only = ?";
+    } else if (k == "ReadOnly") {
+      key = Key::kReadOnly;
       std::string v = toLower(q.attribute_value);
       if (v != "true" && v != "false") {
         return invalidAttributes("ReadOnly must be true or false");
       }
-      attr_value = int64_t{v == "true" ? 1 : 0};
-    } else if (key == "ResourceType") {
-      filter = detail::kResourceTypeFilter;
+      read_only_value = v == "true";
+    } else if (k == "ResourceType") {
+      key = Key::kType;
       seconds_attr = kResourceType;
-    } else if (key == "ResourceName") {
-      filter = detail::kResourceNameFilter;
+    } else if (k == "ResourceName") {
+      key = Key::kRName;
       seconds_attr = kResourceName;
     } else {
-      return invalidAttributes("Invalid attribute key: " + key);
+      return invalidAttributes("Invalid attribute key: " + k);
     }
   }
+  const std::string_view value = q.attribute_value;
+  auto matches = [&](const batch::EventView& e) {
+    switch (key) {
+      case Key::kNone: return true;
+      case Key::kEventId: return e.event_id == value;
+      case Key::kName: return e.event_name == value;
+      case Key::kSource: return e.event_source == value;
+      case Key::kUser: return e.username == value;
+      case Key::kAccessKey: return e.access_key_id == value;
+      case Key::kReadOnly: return e.read_only == read_only_value;
+      case Key::kType:
+      case Key::kRName:
+        for (const auto& [type, name] : e.resources) {
+          if ((key == Key::kType ? type : name) == value) return true;
+        }
+        return false;
+    }
+    return false;
+  };
 
   const uint64_t fp = queryFingerprint(q, start, end);
   std::optional<Cursor> cursor;
@@ -387,7 +534,6 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   // The cursor folds into the upper time bound; the tie at its millisecond is settled by seq.
   const int64_t upper = cursor ? std::min(end, cursor->event_time) : end;
   const int64_t scope = scopeOf(q.account_id, q.region);
-  const std::string sql = detail::eventQuery(filter, cursor.has_value());
   const size_t want = static_cast<size_t>(q.max_results) + 1;
 
   // LookupEvents sees every event enqueued before it.
@@ -399,51 +545,116 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   if (pending) flush();
 
   auto tx = db_.begin(false);
-  std::vector<store::Row> rows;
-  // Events of [lo, hi] newest first, at most `want` in all.
-  auto readRange = [&](int64_t lo, int64_t hi) {
-    std::vector<store::Value> params{scope, lo, hi};
-    if (cursor) {
-      params.emplace_back(cursor->event_time);
-      params.emplace_back(cursor->seq);
-    }
-    if (!filter.empty()) params.push_back(attr_value);
-    params.emplace_back(q.account_id);
-    params.emplace_back(q.region);
-    params.emplace_back(static_cast<int64_t>(want - rows.size()));
-    for (auto& r : tx->query(sql, params)) rows.push_back(std::move(r));
+  struct Found {
+    AuditEvent event;
+    int64_t seq;
   };
-  if (!seconds_attr) {
-    readRange(start, upper);
-  } else {
-    // Walk the seconds holding the value, newest first, a chunk of them at a time.
-    constexpr int64_t kChunk = 64;
-    int64_t hi_second = secondOf(upper);
-    const int64_t lo_second = secondOf(start);
-    while (rows.size() < want && hi_second >= lo_second) {
-      auto seconds = tx->query(detail::kSecondsQuery, {scope, int64_t{*seconds_attr},
-                                                       q.attribute_value, lo_second, hi_second,
-                                                       kChunk});
-      for (const auto& sr : seconds) {
-        const int64_t sec = sr.integer(0);
-        readRange(std::max(start, sec * 1000), std::min(upper, sec * 1000 + 999));
-        if (rows.size() >= want) break;
+  std::vector<Found> found;
+  // Decoded batches of the second being read; a deque, so the views into them stay valid.
+  std::deque<DecodedBatch> batches;
+  struct Hit {
+    const batch::EventView* view;
+    int64_t seq;
+    bool operator>(const Hit& o) const {
+      return std::tie(view->time_ms, seq) > std::tie(o.view->time_ms, o.seq);
+    }
+  };
+  std::vector<Hit> hits;
+  // Adds the matching events of one second, newest first, until `want` are found. Seconds
+  // are visited newest first, so the events found stay in order. Within the second, batches
+  // are read newest first and only while one could still hold an event of the page: a
+  // lookup of the newest events of a busy second decodes one batch, not the second's all.
+  auto readSecond = [&](int64_t second) {
+    const int64_t lo = std::max(start, second * 1000);
+    const int64_t hi = std::min(upper, second * 1000 + 999);
+    if (lo > hi) return;
+    const size_t need = want - found.size();
+    batches.clear();
+    hits.clear();
+    auto metas = tx->query(detail::kBatchesOfSecond, {scope, second, q.account_id, q.region});
+    // latest[k]: the latest event time in batches k.. (older ones): what they could still add.
+    std::vector<int64_t> latest(metas.size() + 1, std::numeric_limits<int64_t>::min());
+    for (size_t k = metas.size(); k-- > 0;) latest[k] = std::max(latest[k + 1], metas[k].integer(3));
+    for (size_t k = 0; k < metas.size(); ++k) {
+      const store::Row& meta = metas[k];
+      const int64_t first_seq = meta.integer(0);
+      const int64_t last_seq = first_seq + meta.integer(1) - 1;
+      const int64_t min_ms = meta.integer(2);
+      const int64_t max_ms = meta.integer(3);
+      if (max_ms < lo || min_ms > hi) continue;
+      if (cursor && min_ms >= cursor->event_time && first_seq >= cursor->seq) continue;
+      if (hits.size() >= need) {
+        // Everything this batch and the older ones hold sorts at or below (latest[k],
+        // last_seq): done once `need` hits sort above that.
+        std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(need - 1),
+                         hits.end(), std::greater<Hit>());
+        const Hit& kth = hits[need - 1];
+        if (std::tie(kth.view->time_ms, kth.seq) > std::tie(latest[k], last_seq)) break;
       }
-      if (static_cast<int64_t>(seconds.size()) < kChunk) break;
-      hi_second = seconds.back().integer(0) - 1;
+      auto rows = tx->query(detail::kBatchEvents, {first_seq});
+      if (rows.empty()) continue;
+      DecodedBatch& b = batches.emplace_back();
+      decodeBatch(rows[0], 0, b);
+      for (size_t i = 0; i < b.events.size(); ++i) {
+        const batch::EventView& e = b.events[i];
+        const int64_t seq = b.seq + static_cast<int64_t>(i);
+        if (e.time_ms < lo || e.time_ms > hi) continue;
+        if (cursor && e.time_ms == cursor->event_time && seq >= cursor->seq) continue;
+        if (matches(e)) hits.push_back(Hit{&e, seq});
+      }
+    }
+    std::sort(hits.begin(), hits.end(), std::greater<Hit>());
+    for (const Hit& h : hits) {
+      if (found.size() >= want) break;
+      found.push_back(Found{materialize(*h.view, q.account_id, q.region), h.seq});
+    }
+  };
+  const int64_t lo_second = secondOf(start);
+  const int64_t hi_second = secondOf(upper);
+  if (key == Key::kEventId) {
+    // The event's second: from audit_event_ids, else from a version-7 id's own time.
+    std::optional<int64_t> ms;
+    auto rows = tx->query(detail::kEventIdQuery, {std::string(value), scope});
+    if (!rows.empty()) {
+      ms = rows[0].integer(0);
+    } else {
+      ms = uuid7Millis(value);
+    }
+    if (ms && secondOf(*ms) >= lo_second && secondOf(*ms) <= hi_second) {
+      readSecond(secondOf(*ms));
+    }
+  } else {
+    // Walk the seconds holding the value (or holding any event), newest first, in chunks
+    // that grow: most lookups end in the first second or two, and listing a busy second
+    // walks one index entry per batch.
+    int64_t chunk = 2;
+    int64_t next_hi = hi_second;
+    while (found.size() < want && next_hi >= lo_second) {
+      auto seconds =
+          seconds_attr ? tx->query(detail::kSecondsQuery, {scope, int64_t{*seconds_attr},
+                                                           q.attribute_value, lo_second, next_hi,
+                                                           chunk})
+                       : tx->query(detail::kBatchSecondsQuery, {scope, lo_second, next_hi, chunk});
+      for (const auto& sr : seconds) {
+        readSecond(sr.integer(0));
+        if (found.size() >= want) break;
+      }
+      if (static_cast<int64_t>(seconds.size()) < chunk) break;
+      next_hi = seconds.back().integer(0) - 1;
+      chunk = std::min<int64_t>(chunk * 4, 256);
     }
   }
   tx->commit();
 
   LookupPage page;
   const size_t limit = static_cast<size_t>(q.max_results);
-  page.events.reserve(std::min(rows.size(), limit));
-  for (size_t i = 0; i < rows.size() && i < limit; ++i) {
-    page.events.push_back(eventFromRow(rows[i]));
+  page.events.reserve(std::min(found.size(), limit));
+  for (size_t i = 0; i < found.size() && i < limit; ++i) {
+    page.events.push_back(std::move(found[i].event));
   }
-  if (rows.size() > limit) {
-    const store::Row& last = rows[limit - 1];
-    page.next_token = encodeToken(fp, Cursor{last.integer(1), last.integer(11)});
+  if (found.size() > limit) {
+    page.next_token = encodeToken(
+        fp, Cursor{toEpochMillis(page.events.back().event_time), found[limit - 1].seq});
   }
   return page;
 }
@@ -451,43 +662,53 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
 int64_t EventStore::purgeOlderThan(SysTime cutoff) {
   flush();
   const int64_t t = toEpochMillis(cutoff);
+  const int64_t cut_second = secondOf(t);
   auto tx = db_.begin(true);
   // A second that the cutoff splits keeps its rows: they only make a lookup look there.
-  tx->exec("DELETE FROM audit_seconds WHERE second < ?", {secondOf(t)});
-  // Events are appended in (nearly) time order, so the old ones are a prefix of seq: find
-  // the first event inside the retention window by walking the rowid, and delete below it.
-  auto first_kept = tx->query(
-      "SELECT seq FROM audit_events WHERE event_time >= ? ORDER BY seq LIMIT 1", {t});
-  if (first_kept.empty()) {
-    tx->exec("DELETE FROM audit_events WHERE event_time < ?", {t});
-  } else {
-    tx->exec("DELETE FROM audit_events WHERE seq < ? AND event_time < ?",
-             {first_kept[0].integer(0), t});
+  tx->exec("DELETE FROM audit_seconds WHERE second < ?", {cut_second});
+  tx->exec("DELETE FROM audit_event_ids WHERE event_time < ?", {t});
+  int64_t n = tx->query("SELECT COALESCE(SUM(count), 0) FROM audit_batches WHERE second < ?",
+                        {cut_second})
+                  .at(0)
+                  .integer(0);
+  tx->exec("DELETE FROM audit_batches WHERE second < ?", {cut_second});
+  // The batches of the split second keep their newer events.
+  auto split = tx->query(
+      "SELECT seq, count, raw_size, events, account_id, region FROM audit_batches "
+      "WHERE second = ?",
+      {cut_second});
+  DecodedBatch decoded;
+  std::string raw;
+  for (const auto& row : split) {
+    decodeBatch(row, 0, decoded);
+    raw.clear();
+    int64_t kept = 0;
+    for (const auto& v : decoded.events) {
+      if (v.time_ms < t) continue;
+      AuditEvent ev = materialize(v, row.text(4), row.text(5));
+      batch::appendEvent(raw, ev, ev.record_json);
+      ++kept;
+    }
+    const auto count = static_cast<int64_t>(decoded.events.size());
+    if (kept == count) continue;
+    n += count - kept;
+    if (kept == 0) {
+      tx->exec("DELETE FROM audit_batches WHERE seq = ?", {decoded.seq});
+    } else {
+      tx->exec("UPDATE audit_batches SET count = ?, raw_size = ?, events = ? WHERE seq = ?",
+               {kept, static_cast<int64_t>(raw.size()), store::Blob{batch::compress(raw)},
+                decoded.seq});
+    }
   }
-  const int64_t n = tx->changes();
   tx->commit();
   return n;
 }
 
 void clearHistory(store::Tx& tx) {
   tx.exec("DELETE FROM audit_seconds");
-  tx.exec("DELETE FROM audit_events");
+  tx.exec("DELETE FROM audit_event_ids");
+  tx.exec("DELETE FROM audit_batches");
 }
-
-namespace detail {
-
-std::string eventQuery(const std::string& filter, bool cursor) {
-  std::string sql = "SELECT ";
-  sql += kEventColumns;
-  sql += " FROM audit_events e WHERE e.scope = ? AND e.event_time >= ? AND e.event_time <= ?";
-  if (cursor) sql += " AND (e.event_time < ? OR e.seq < ?)";
-  if (!filter.empty()) sql += " AND " + filter;
-  // Scope is a hash: the real account and region are checked on the rows it selects.
-  sql += " AND e.account_id = ? AND e.region = ? ORDER BY e.event_time DESC, e.seq DESC LIMIT ?";
-  return sql;
-}
-
-}  // namespace detail
 
 uint64_t EventStore::written() const {
   // mu_ guards the counters; the header keeps it non-mutable.

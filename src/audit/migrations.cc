@@ -86,6 +86,34 @@ std::vector<store::Migration> migrations() {
        "  FROM audit_event_resource_names WHERE true ON CONFLICT DO NOTHING;"
        "DROP TABLE audit_event_resource_types;"
        "DROP TABLE audit_event_resource_names;"},
+      // Version 3: events are stored a group commit at a time, one row per (account, region,
+      // second) of each commit holding its events LZ4-compressed (audit/batch_codec.h):
+      // writing an event costs its share of one row instead of a row and two index entries.
+      // Lookups walk the seconds (audit_seconds, or the batches' own index) and filter the
+      // decoded events. Event ids that do not carry their event's time (anything but a
+      // version-7 UUID of a millisecond in the event's second) are indexed in
+      // audit_event_ids. The version-2 rows are moved into batches by the EventStore when it
+      // opens the database (compression is not SQL), after which audit_events is dropped.
+      {"audit", 3,
+       "DROP INDEX audit_events_by_time;"
+       "CREATE TABLE audit_batches("
+       "  seq INTEGER PRIMARY KEY,"  // sequence number of the first event; one per event
+       "  scope INTEGER NOT NULL,"
+       "  second INTEGER NOT NULL,"
+       "  account_id TEXT NOT NULL,"
+       "  region TEXT NOT NULL,"
+       "  count INTEGER NOT NULL,"
+       "  min_ms INTEGER NOT NULL,"  // earliest and latest event time in the batch
+       "  max_ms INTEGER NOT NULL,"
+       "  raw_size INTEGER NOT NULL,"
+       "  events BLOB NOT NULL);"  // last: reading the other columns skips its pages
+       "CREATE INDEX audit_batches_by_second ON audit_batches(scope, second);"
+       "CREATE INDEX audit_batches_by_age ON audit_batches(second);"
+       "CREATE TABLE audit_event_ids("
+       "  event_id TEXT PRIMARY KEY,"
+       "  scope INTEGER NOT NULL,"
+       "  event_time INTEGER NOT NULL"
+       ") WITHOUT ROWID;"},
   };
 }
 

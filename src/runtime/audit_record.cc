@@ -159,8 +159,9 @@ audit::AuditEvent buildAuditEvent(const RequestContext& ctx, const protocol::Ope
 
 void appendServiceEvent(Services& services, store::Tx& tx, const ServiceEvent& e) {
   audit::AuditEvent ev;
-  ev.event_id = newUuid();
   ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(e.time);
+  // Time-ordered: the history finds an event by id in the second its id names.
+  ev.event_id = newTimeOrderedUuid(toEpochMillis(ev.event_time));
   ev.event_name = e.event_name;
   ev.event_source = e.event_source;
   ev.account_id = e.account_id;

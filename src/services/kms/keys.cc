@@ -334,8 +334,9 @@ Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
 
   // AWS: the deletion is recorded as a service event by KMS itself.
   audit::AuditEvent ev;
-  ev.event_id = newUuid();
   ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+  // Time-ordered: the history finds an event by id in the second its id names.
+  ev.event_id = newTimeOrderedUuid(toEpochMillis(ev.event_time));
   ev.event_name = "DeleteKey";
   ev.event_source = "kms.amazonaws.com";
   ev.account_id = account;

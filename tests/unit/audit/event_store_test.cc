@@ -11,6 +11,8 @@
 
 #include "../temp_dir.h"
 #include "audit/audit.h"
+#include "audit/batch_codec.h"
+#include "core/ids.h"
 #include "core/encoding.h"
 
 namespace citadel::audit {
@@ -59,6 +61,12 @@ std::vector<std::string> ids(const LookupPage& page) {
   std::vector<std::string> out;
   for (const auto& e : page.events) out.push_back(e.event_id);
   return out;
+}
+
+std::vector<std::string> lookupIdsOf(EventStore& events, const LookupQuery& q) {
+  auto r = events.lookup(q);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? ids(*r) : std::vector<std::string>{};
 }
 
 class EventStoreTest : public ::testing::Test {
@@ -286,9 +294,23 @@ TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
   EXPECT_EQ(events_->written(), 2u * kPerThread);
 
   auto tx = db_->begin(false);
-  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_events").at(0).integer(0), 2 * kPerThread);
-  EXPECT_EQ(tx->query("SELECT COUNT(*) FROM audit_events WHERE event_name = 'A'").at(0).integer(0),
-            kPerThread);
+  EXPECT_EQ(tx->query("SELECT SUM(count) FROM audit_batches").at(0).integer(0), 2 * kPerThread);
+  // Group commits: far fewer rows than events.
+  EXPECT_LT(tx->query("SELECT COUNT(*) FROM audit_batches").at(0).integer(0), kPerThread);
+  tx->commit();
+  // Every event of A, paged to the end, in order.
+  auto qa = query("EventName", "A");
+  std::vector<std::string> all;
+  for (;;) {
+    auto page = events_->lookup(qa);
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : page->events) all.push_back(e.event_id);
+    if (!page->next_token) break;
+    qa.next_token = page->next_token;
+  }
+  ASSERT_EQ(all.size(), static_cast<size_t>(kPerThread));
+  EXPECT_EQ(all.front(), "q0-4999");
+  EXPECT_EQ(all.back(), "q0-0");
 }
 
 TEST_F(EventStoreTest, PurgeRemovesOldEventsAndTheirResources) {
@@ -342,30 +364,20 @@ TEST(EventStoreIndexes, EveryLookupWalksAnIndex) {
     }
     return plan;
   };
-  // The statement of each attribute, with and without a NextToken cursor, and the index it
-  // must walk: never a table scan, never a sort.
-  const std::pair<std::string, std::string> cases[] = {
-      {"", "audit_events_by_time"},
-      {"e.event_id = ?", "sqlite_autoindex_audit_events_1"},
-      {"e.event_name = ?", "audit_events_by_time"},
-      {"e.event_source = ?", "audit_events_by_time"},
-      {"e.username = ?", "audit_events_by_time"},
-      {"e.access_key_id = ?", "audit_events_by_time"},
-      {"e.read_only = ?", "audit_events_by_time"},
-      {detail::kResourceTypeFilter, "audit_events_by_time"},
-      {detail::kResourceNameFilter, "audit_events_by_time"},
+  // Each statement a lookup runs searches an index: never a table scan, never a sort.
+  const std::pair<const char*, const char*> cases[] = {
+      {detail::kSecondsQuery, "SEARCH audit_seconds USING PRIMARY KEY"},
+      {detail::kBatchSecondsQuery, "SEARCH audit_batches USING COVERING INDEX audit_batches_by_second"},
+      {detail::kBatchesOfSecond, "SEARCH audit_batches USING INDEX audit_batches_by_second"},
+      {detail::kBatchEvents, "SEARCH audit_batches USING INTEGER PRIMARY KEY"},
+      {detail::kEventIdQuery, "SEARCH audit_event_ids USING PRIMARY KEY"},
   };
-  for (const auto& [filter, index] : cases) {
-    for (bool cursor : {false, true}) {
-      const std::string plan = planOf(detail::eventQuery(filter, cursor));
-      EXPECT_NE(plan.find("INDEX " + index + " "), std::string::npos) << filter << ":\n" << plan;
-      EXPECT_EQ(plan.find("SCAN e"), std::string::npos) << plan;
-      EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-    }
+  for (const auto& [sql, search] : cases) {
+    const std::string plan = planOf(sql);
+    EXPECT_NE(plan.find(search), std::string::npos) << sql << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
   }
-  const std::string plan = planOf(detail::kSecondsQuery);
-  EXPECT_NE(plan.find("SEARCH audit_seconds USING PRIMARY KEY"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
 }
 
 TEST_F(EventStoreTest, RareValueAmongBusySecondsIsFoundNewestFirstAcrossPages) {
@@ -419,19 +431,178 @@ TEST(EventStoreMigration, VersionOneHistoryIsFoundAfterUpgrade) {
   tx->exec("INSERT INTO audit_events(seq, event_id, scope, event_time, account_id, region, "
            "event_name, event_source, username, access_key_id, read_only, resources, record) "
            "VALUES (1, 'old1', 7, ?, ?, ?, 'CreateUser', 'iam.amazonaws.com', 'alice', 'AKIAA', 0, "
-           "'[[\"AWS::IAM::User\",\"carol\"]]', '{}')",
+           "'[[\"AWS::IAM::User\",\"carol\"]]', '{\"eventID\":\"old1\"}')",
            {kBase, kAccount, kRegion});
   tx->exec("INSERT INTO audit_event_resource_types VALUES (7, 'AWS::IAM::User', ?, 1)", {kBase});
   tx->exec("INSERT INTO audit_event_resource_names VALUES (7, 'carol', ?, 1)", {kBase});
   tx->commit();
   db->migrate(migrations());
-  auto rows = db->begin(false)->query(
-      "SELECT attr, value, second FROM audit_seconds WHERE scope = 7 ORDER BY attr");
-  ASSERT_EQ(rows.size(), 6u);
-  EXPECT_EQ(rows[0].text(1), "CreateUser");
-  EXPECT_EQ(rows[0].integer(2), kBase / 1000);
-  EXPECT_EQ(rows[4].text(1), "AWS::IAM::User");
-  EXPECT_EQ(rows[5].text(1), "carol");
+  {
+    // Version 2 moved the attribute rows to audit_seconds (scope 7 as the row said).
+    auto rows = db->begin(false)->query(
+        "SELECT attr, value, second FROM audit_seconds WHERE scope = 7 ORDER BY attr");
+    ASSERT_EQ(rows.size(), 6u);
+    EXPECT_EQ(rows[0].text(1), "CreateUser");
+    EXPECT_EQ(rows[0].integer(2), kBase / 1000);
+    EXPECT_EQ(rows[4].text(1), "AWS::IAM::User");
+    EXPECT_EQ(rows[5].text(1), "carol");
+  }
+  // Version 3: opening the history moves the rows into batches and drops the old table.
+  EventStore events(*db);
+  EXPECT_TRUE(db->begin(false)
+                  ->query("SELECT 1 FROM sqlite_schema WHERE name = 'audit_events'")
+                  .empty());
+  auto r = events.lookup(query("EventId", "old1"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->events.size(), 1u);
+  EXPECT_EQ(r->events[0].event_name, "CreateUser");
+  EXPECT_EQ(r->events[0].event_time, fromEpochMillis(kBase));
+  EXPECT_FALSE(r->events[0].read_only);
+  ASSERT_EQ(r->events[0].resources.size(), 1u);
+  EXPECT_EQ(r->events[0].resources[0].name, "carol");
+  EXPECT_EQ(r->events[0].record_json, "{\"eventID\":\"old1\"}");
+  EXPECT_EQ(lookupIdsOf(events, query("ResourceName", "carol")),
+            std::vector<std::string>{"old1"});
+}
+
+TEST_F(EventStoreTest, TimeOrderedIdsAreFoundWithoutAnIdIndex) {
+  // Version-7 ids of a millisecond in the event's second need no audit_event_ids row.
+  const int64_t t = kBase + 7000;
+  const std::string id = newTimeOrderedUuid(t + 345);
+  AuditEvent ev = makeEvent(id, t);
+  AuditEvent neighbour = makeEvent(newTimeOrderedUuid(t + 346), t);
+  // A version-7 id of another second is indexed like any other id.
+  const std::string elsewhere = newTimeOrderedUuid(t - 5000);
+  AuditEvent moved = makeEvent(elsewhere, t);
+  appendAll({ev, neighbour, moved});
+  EXPECT_EQ(lookupIds(query("EventId", id)), std::vector<std::string>{id});
+  EXPECT_EQ(lookupIds(query("EventId", elsewhere)), std::vector<std::string>{elsewhere});
+  EXPECT_TRUE(lookupIds(query("EventId", newTimeOrderedUuid(t + 347))).empty());
+  auto tx = db_->begin(false);
+  auto rows = tx->query("SELECT event_id FROM audit_event_ids");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].text(0), elsewhere);
+}
+
+TEST_F(EventStoreTest, OneCommitIsStoredAsOneBatchPerHistoryAndSecond) {
+  std::vector<AuditEvent> evs;
+  for (int i = 0; i < 30; ++i) evs.push_back(makeEvent(numbered("s", i), kBase + (i % 3) * 1000));
+  AuditEvent west = makeEvent("w", kBase);
+  west.region = "us-west-2";
+  evs.push_back(west);
+  for (const auto& e : evs) events_->enqueue(e);
+  events_->flush();
+  auto tx = db_->begin(false);
+  // Three seconds of us-east-1 and one of us-west-2; a lookup may have split the commit, so
+  // allow more, but never one row per event.
+  const int64_t rows = tx->query("SELECT COUNT(*) FROM audit_batches").at(0).integer(0);
+  EXPECT_GE(rows, 4);
+  EXPECT_LT(rows, 31);
+  for (const auto& row : tx->query("SELECT second, count FROM audit_batches")) {
+    EXPECT_GE(row.integer(0), kBase / 1000);
+    EXPECT_LE(row.integer(0), kBase / 1000 + 2);
+  }
+  tx->commit();
+  auto all = query();
+  std::vector<std::string> got = lookupIds(all);
+  ASSERT_EQ(got.size(), 30u);
+  EXPECT_EQ(got.front(), "s29");  // second 2, newest by sequence
+  EXPECT_EQ(got.back(), "s0");
+}
+
+TEST_F(EventStoreTest, NewestFirstWithinASecondWhoseBatchesAreOutOfTimeOrder) {
+  // Three commits of one second, the oldest commit holding the latest event: a page of the
+  // newest events must still look past the newest batch.
+  appendAll({makeEvent("late", kBase + 900)});
+  appendAll({makeEvent("early", kBase + 100), makeEvent("early2", kBase + 100)});
+  appendAll({makeEvent("mid", kBase + 500)});
+  auto q = query();
+  q.max_results = 1;
+  std::vector<std::string> all;
+  for (;;) {
+    auto r = events_->lookup(q);
+    ASSERT_TRUE(r.ok());
+    ASSERT_LE(r->events.size(), 1u);
+    for (const auto& e : r->events) all.push_back(e.event_id);
+    if (!r->next_token) break;
+    q.next_token = r->next_token;
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"late", "mid", "early2", "early"}));
+  // Many batches of one second, all at the same time (API events have whole-second times):
+  // newest commit first, and every page continues where the last one ended.
+  for (int i = 0; i < 40; ++i) {
+    appendAll({makeEvent(numbered("same", 2 * i), kBase + 5000),
+               makeEvent(numbered("same", 2 * i + 1), kBase + 5000)});
+  }
+  auto busy = query();
+  busy.start_time = fromEpochMillis(kBase + 5000);
+  busy.max_results = 7;
+  std::vector<std::string> seen;
+  for (;;) {
+    auto r = events_->lookup(busy);
+    ASSERT_TRUE(r.ok());
+    for (const auto& e : r->events) seen.push_back(e.event_id);
+    if (!r->next_token) break;
+    busy.next_token = r->next_token;
+  }
+  ASSERT_EQ(seen.size(), 80u);
+  for (int i = 0; i < 80; ++i) EXPECT_EQ(seen[i], numbered("same", 79 - i));
+}
+
+TEST_F(EventStoreTest, PurgeKeepsTheNewerEventsOfTheSecondItSplits) {
+  std::vector<AuditEvent> evs = {makeEvent("x0", kBase + 100), makeEvent("x1", kBase + 600),
+                                 makeEvent("x2", kBase + 900)};
+  for (const auto& e : evs) events_->enqueue(e);
+  EXPECT_EQ(events_->purgeOlderThan(fromEpochMillis(kBase + 500)), 1);
+  EXPECT_EQ(lookupIds(query()), (std::vector<std::string>{"x2", "x1"}));
+  EXPECT_TRUE(lookupIds(query("EventId", "x0")).empty());
+  EXPECT_EQ(lookupIds(query("EventId", "x1")), std::vector<std::string>{"x1"});
+  EXPECT_EQ(events_->purgeOlderThan(fromEpochMillis(kBase + 1000)), 2);
+  EXPECT_TRUE(lookupIds(query()).empty());
+}
+
+TEST(BatchCodec, RoundTripsEveryFieldAndRejectsDamage) {
+  AuditEvent a = makeEvent("id-a", -1234);  // before the epoch: zigzag time
+  a.read_only = false;
+  a.resources = {{"AWS::KMS::Key", "arn:k1"}, {"", ""}};
+  a.record_json = std::string(3000, 'r');
+  AuditEvent b = makeEvent(std::string(200, 'b'), kBase);
+  std::string raw;
+  batch::appendEvent(raw, a, a.record_json);
+  batch::appendEvent(raw, b, "{}");
+  const std::string block = batch::compress(raw);
+  EXPECT_LT(block.size(), raw.size());
+  auto back = batch::decompress(block, raw.size());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, raw);
+  std::vector<batch::EventView> out;
+  ASSERT_TRUE(batch::decode(*back, 2, out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].time_ms, -1234);
+  EXPECT_FALSE(out[0].read_only);
+  EXPECT_EQ(out[0].event_id, "id-a");
+  EXPECT_EQ(out[0].event_source, "sts.amazonaws.com");
+  EXPECT_EQ(out[0].username, "alice");
+  EXPECT_EQ(out[0].access_key_id, "AKIAALICE");
+  ASSERT_EQ(out[0].resources.size(), 2u);
+  EXPECT_EQ(out[0].resources[0].second, "arn:k1");
+  EXPECT_EQ(out[0].record, a.record_json);
+  EXPECT_EQ(out[1].time_ms, kBase);
+  EXPECT_TRUE(out[1].read_only);
+  EXPECT_EQ(out[1].event_id, b.event_id);
+  EXPECT_EQ(out[1].record, "{}");
+
+  // Wrong counts, truncation, trailing bytes and a damaged block are refused.
+  out.clear();
+  EXPECT_FALSE(batch::decode(raw, 3, out));
+  out.clear();
+  EXPECT_FALSE(batch::decode(raw, 1, out));
+  out.clear();
+  EXPECT_FALSE(batch::decode(std::string_view(raw).substr(0, raw.size() - 1), 2, out));
+  EXPECT_FALSE(batch::decompress(block, raw.size() + 1).has_value());
+  EXPECT_FALSE(batch::decompress(block.substr(0, block.size() / 2), raw.size()).has_value());
+  out.clear();
+  EXPECT_FALSE(batch::decode(std::string("\x80\x80\x80"), 1, out));
 }
 
 }  // namespace
