@@ -118,15 +118,19 @@ inline constexpr const char* kSecondsQuery =
 inline constexpr const char* kBatchSecondsQuery =
     "SELECT DISTINCT second FROM audit_batches WHERE scope = ? AND second >= ? AND "
     "second <= ? ORDER BY second DESC LIMIT ?";
-/// The batches of one second of one history, newest first, without their events: (scope,
-/// second, account, region). Scope is a hash: the real account and region are checked on
-/// the rows it selects.
-inline constexpr const char* kBatchesOfSecond =
-    "SELECT seq, count, min_ms, max_ms FROM audit_batches WHERE scope = ? AND second = ? "
-    "AND account_id = ? AND region = ? ORDER BY seq DESC";
-/// One batch's events: (seq).
-inline constexpr const char* kBatchEvents =
-    "SELECT seq, count, raw_size, events FROM audit_batches WHERE seq = ?";
+/// A second's batches of one history in (max_ms, seq) descending order, a chunk at a time,
+/// each statement one index range. Those whose latest event is at `bound_ms`, below
+/// `bound_seq`: (scope, second, bound_ms, bound_seq, account, region, limit); then those
+/// whose latest event is before `bound_ms`: (scope, second, bound_ms, account, region,
+/// limit). Scope is a hash: the real account and region are checked on the rows it selects.
+inline constexpr const char* kBatchesAtMs =
+    "SELECT seq, count, raw_size, events, min_ms, max_ms FROM audit_batches WHERE scope = ? "
+    "AND second = ? AND max_ms = ? AND seq < ? AND account_id = ? AND region = ? "
+    "ORDER BY seq DESC LIMIT ?";
+inline constexpr const char* kBatchesBeforeMs =
+    "SELECT seq, count, raw_size, events, min_ms, max_ms FROM audit_batches WHERE scope = ? "
+    "AND second = ? AND max_ms < ? AND account_id = ? AND region = ? "
+    "ORDER BY max_ms DESC, seq DESC LIMIT ?";
 /// The time of an event whose id does not carry it: (event id, scope).
 inline constexpr const char* kEventIdQuery =
     "SELECT event_time FROM audit_event_ids WHERE event_id = ? AND scope = ?";

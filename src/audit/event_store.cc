@@ -562,8 +562,8 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   std::vector<Hit> hits;
   // Adds the matching events of one second, newest first, until `want` are found. Seconds
   // are visited newest first, so the events found stay in order. Within the second, batches
-  // are read newest first and only while one could still hold an event of the page: a
-  // lookup of the newest events of a busy second decodes one batch, not the second's all.
+  // are read latest event first and only while one could still hold an event of the page: a
+  // lookup of the newest events of a busy second decodes a batch or a few, not them all.
   auto readSecond = [&](int64_t second) {
     const int64_t lo = std::max(start, second * 1000);
     const int64_t hi = std::min(upper, second * 1000 + 999);
@@ -571,37 +571,59 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
     const size_t need = want - found.size();
     batches.clear();
     hits.clear();
-    auto metas = tx->query(detail::kBatchesOfSecond, {scope, second, q.account_id, q.region});
-    // latest[k]: the latest event time in batches k.. (older ones): what they could still add.
-    std::vector<int64_t> latest(metas.size() + 1, std::numeric_limits<int64_t>::min());
-    for (size_t k = metas.size(); k-- > 0;) latest[k] = std::max(latest[k + 1], metas[k].integer(3));
-    for (size_t k = 0; k < metas.size(); ++k) {
-      const store::Row& meta = metas[k];
-      const int64_t first_seq = meta.integer(0);
-      const int64_t last_seq = first_seq + meta.integer(1) - 1;
-      const int64_t min_ms = meta.integer(2);
-      const int64_t max_ms = meta.integer(3);
-      if (max_ms < lo || min_ms > hi) continue;
-      if (cursor && min_ms >= cursor->event_time && first_seq >= cursor->seq) continue;
-      if (hits.size() >= need) {
-        // Everything this batch and the older ones hold sorts at or below (latest[k],
-        // last_seq): done once `need` hits sort above that.
-        std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(need - 1),
-                         hits.end(), std::greater<Hit>());
-        const Hit& kth = hits[need - 1];
-        if (std::tie(kth.view->time_ms, kth.seq) > std::tie(latest[k], last_seq)) break;
+    // Position of the walk: below (bound_ms, bound_seq) in (max_ms, seq) order.
+    int64_t bound_ms = std::numeric_limits<int64_t>::max();
+    int64_t bound_seq = std::numeric_limits<int64_t>::max();
+    int64_t chunk = 4;
+    bool done = false;
+    while (!done) {
+      std::vector<store::Row> rows;
+      if (bound_seq != std::numeric_limits<int64_t>::max()) {
+        rows = tx->query(detail::kBatchesAtMs, {scope, second, bound_ms, bound_seq, q.account_id,
+                                                q.region, chunk});
       }
-      auto rows = tx->query(detail::kBatchEvents, {first_seq});
-      if (rows.empty()) continue;
-      DecodedBatch& b = batches.emplace_back();
-      decodeBatch(rows[0], 0, b);
-      for (size_t i = 0; i < b.events.size(); ++i) {
-        const batch::EventView& e = b.events[i];
-        const int64_t seq = b.seq + static_cast<int64_t>(i);
-        if (e.time_ms < lo || e.time_ms > hi) continue;
-        if (cursor && e.time_ms == cursor->event_time && seq >= cursor->seq) continue;
-        if (matches(e)) hits.push_back(Hit{&e, seq});
+      if (static_cast<int64_t>(rows.size()) < chunk) {
+        for (auto& r : tx->query(detail::kBatchesBeforeMs,
+                                 {scope, second, bound_ms, q.account_id, q.region,
+                                  chunk - static_cast<int64_t>(rows.size())})) {
+          rows.push_back(std::move(r));
+        }
       }
+      if (static_cast<int64_t>(rows.size()) < chunk) done = true;
+      for (const store::Row& row : rows) {
+        const int64_t first_seq = row.integer(0);
+        const int64_t last_seq = first_seq + row.integer(1) - 1;
+        const int64_t min_ms = row.integer(4);
+        const int64_t max_ms = row.integer(5);
+        bound_ms = max_ms;
+        bound_seq = first_seq;
+        // This batch and every later one hold only events at or below (max_ms, last_seq).
+        if (max_ms < lo) {
+          done = true;
+          break;
+        }
+        if (hits.size() >= need) {
+          std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(need - 1),
+                           hits.end(), std::greater<Hit>());
+          const Hit& kth = hits[need - 1];
+          if (std::tie(kth.view->time_ms, kth.seq) > std::tie(max_ms, last_seq)) {
+            done = true;
+            break;
+          }
+        }
+        if (min_ms > hi) continue;
+        if (cursor && min_ms >= cursor->event_time && first_seq >= cursor->seq) continue;
+        DecodedBatch& b = batches.emplace_back();
+        decodeBatch(row, 0, b);
+        for (size_t i = 0; i < b.events.size(); ++i) {
+          const batch::EventView& e = b.events[i];
+          const int64_t seq = b.seq + static_cast<int64_t>(i);
+          if (e.time_ms < lo || e.time_ms > hi) continue;
+          if (cursor && e.time_ms == cursor->event_time && seq >= cursor->seq) continue;
+          if (matches(e)) hits.push_back(Hit{&e, seq});
+        }
+      }
+      chunk = std::min<int64_t>(chunk * 4, 64);
     }
     std::sort(hits.begin(), hits.end(), std::greater<Hit>());
     for (const Hit& h : hits) {

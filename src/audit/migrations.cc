@@ -107,7 +107,9 @@ std::vector<store::Migration> migrations() {
        "  max_ms INTEGER NOT NULL,"
        "  raw_size INTEGER NOT NULL,"
        "  events BLOB NOT NULL);"  // last: reading the other columns skips its pages
-       "CREATE INDEX audit_batches_by_second ON audit_batches(scope, second);"
+       // A second's batches latest event first: a lookup reads them in that order and stops
+       // as soon as no further batch can hold an event of its page.
+       "CREATE INDEX audit_batches_by_second ON audit_batches(scope, second, max_ms, seq);"
        "CREATE INDEX audit_batches_by_age ON audit_batches(second);"
        "CREATE TABLE audit_event_ids("
        "  event_id TEXT PRIMARY KEY,"

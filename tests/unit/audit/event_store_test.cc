@@ -368,8 +368,12 @@ TEST(EventStoreIndexes, EveryLookupWalksAnIndex) {
   const std::pair<const char*, const char*> cases[] = {
       {detail::kSecondsQuery, "SEARCH audit_seconds USING PRIMARY KEY"},
       {detail::kBatchSecondsQuery, "SEARCH audit_batches USING COVERING INDEX audit_batches_by_second"},
-      {detail::kBatchesOfSecond, "SEARCH audit_batches USING INDEX audit_batches_by_second"},
-      {detail::kBatchEvents, "SEARCH audit_batches USING INTEGER PRIMARY KEY"},
+      {detail::kBatchesAtMs,
+       "SEARCH audit_batches USING INDEX audit_batches_by_second (scope=? AND second=? AND "
+       "max_ms=? AND seq<?)"},
+      {detail::kBatchesBeforeMs,
+       "SEARCH audit_batches USING INDEX audit_batches_by_second (scope=? AND second=? AND "
+       "max_ms<?)"},
       {detail::kEventIdQuery, "SEARCH audit_event_ids USING PRIMARY KEY"},
   };
   for (const auto& [sql, search] : cases) {
