@@ -88,8 +88,6 @@ class EventStore {
 
  private:
   void writerLoop();
-  /// Moves events stored by schema version 2 (one row each) into batches.
-  void convertVersion2Rows();
 
   store::Store& db_;
   size_t max_queue_;
@@ -103,6 +101,10 @@ class EventStore {
   bool urgent_ = false;               // a flush() waits: commit without lingering
   std::thread writer_;
 };
+
+/// Moves the events schema version 2 stored one row each into batches and drops their table
+/// (migration 3's data step), in the caller's transaction.
+void moveVersion2Rows(store::Tx& tx);
 
 /// Deletes the whole event history (development state reset), in the caller's transaction.
 void clearHistory(store::Tx& tx);

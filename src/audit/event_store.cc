@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -77,22 +78,44 @@ struct SecondKey {
   }
 };
 
-/// Adds the (attribute, value, second) keys of `ev` to `keys`.
-void collectSeconds(const AuditEvent& ev, std::set<SecondKey>& keys) {
-  const int64_t scope = scopeOf(ev.account_id, ev.region);
-  const int64_t second = secondOf(toEpochMillis(ev.event_time));
-  auto add = [&](Attr a, const std::string& v) {
-    if (!v.empty()) keys.insert(SecondKey{scope, a, v, second});
-  };
-  add(kEventName, ev.event_name);
-  add(kEventSource, ev.event_source);
-  add(kUsername, ev.username);
-  add(kAccessKeyId, ev.access_key_id);
-  for (const auto& r : ev.resources) {
-    add(kResourceType, r.type);
-    add(kResourceName, r.name);
+/// The (attribute, value, second) rows a commit writes, each once. Consecutive events mostly
+/// repeat their values: a repeat is recognised without building a key.
+class SecondsCollector {
+ public:
+  void add(const AuditEvent& ev) {
+    const int64_t scope = scopeOf(ev.account_id, ev.region);
+    const int64_t second = secondOf(toEpochMillis(ev.event_time));
+    add(scope, kEventName, ev.event_name, second);
+    add(scope, kEventSource, ev.event_source, second);
+    add(scope, kUsername, ev.username, second);
+    add(scope, kAccessKeyId, ev.access_key_id, second);
+    for (const auto& r : ev.resources) {
+      add(scope, kResourceType, r.type, second);
+      add(scope, kResourceName, r.name, second);
+    }
   }
-}
+  const std::set<SecondKey>& keys() const { return keys_; }
+
+ private:
+  void add(int64_t scope, Attr a, const std::string& v, int64_t second) {
+    if (v.empty()) return;
+    Last& l = last_[static_cast<size_t>(a)];
+    if (l.valid && l.scope == scope && l.second == second && l.value == v) return;
+    keys_.insert(SecondKey{scope, a, v, second});
+    l.valid = true;
+    l.scope = scope;
+    l.second = second;
+    l.value = v;
+  }
+  struct Last {
+    bool valid = false;
+    int64_t scope = 0;
+    int64_t second = 0;
+    std::string value;
+  };
+  std::array<Last, 8> last_;
+  std::set<SecondKey> keys_;
+};
 
 int hexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -134,7 +157,7 @@ size_t writeEvents(store::Tx& tx, const std::vector<const AuditEvent*>& events, 
     }
   };
   std::map<GroupKey, std::vector<const AuditEvent*>> groups;
-  std::set<SecondKey> keys;
+  SecondsCollector seconds;
   size_t written = 0;
   for (const AuditEvent* ev : events) {
     const int64_t t = toEpochMillis(ev->event_time);
@@ -146,7 +169,7 @@ size_t writeEvents(store::Tx& tx, const std::vector<const AuditEvent*>& events, 
       continue;
     }
     groups[GroupKey{ev->account_id, ev->region, secondOf(t)}].push_back(ev);
-    collectSeconds(*ev, keys);
+    seconds.add(*ev);
     ++written;
   }
   if (groups.empty()) return 0;
@@ -176,7 +199,9 @@ size_t writeEvents(store::Tx& tx, const std::vector<const AuditEvent*>& events, 
                            store::Blob{batch::compress(raw)}});
     seq += count;
   }
-  for (const auto& k : keys) tx.exec(kInsertSecond, {k.scope, k.attr, k.value, k.second});
+  for (const auto& k : seconds.keys()) {
+    tx.exec(kInsertSecond, {k.scope, k.attr, k.value, k.second});
+  }
   return written;
 }
 
@@ -286,66 +311,7 @@ AwsError invalidAttributes(std::string message) {
 
 EventStore::EventStore(store::Store& db, size_t max_queue)
     : db_(db), max_queue_(max_queue == 0 ? 1 : max_queue) {
-  convertVersion2Rows();
   writer_ = std::thread([this] { writerLoop(); });
-}
-
-void EventStore::convertVersion2Rows() {
-  // A chunk at a time, each moved in one transaction: an interrupted conversion resumes.
-  constexpr int64_t kChunk = 4096;
-  for (;;) {
-    auto tx = db_.begin(true);
-    if (tx->query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_events'")
-            .empty()) {
-      return;
-    }
-    auto rows = tx->query(
-        "SELECT seq, event_id, event_time, account_id, region, event_name, event_source, "
-        "username, access_key_id, read_only, resources, record FROM audit_events "
-        "ORDER BY seq LIMIT ?",
-        {kChunk});
-    if (rows.empty()) {
-      tx->exec("DROP TABLE audit_events");
-      tx->commit();
-      return;
-    }
-    std::vector<AuditEvent> events;
-    events.reserve(rows.size());
-    for (const auto& row : rows) {
-      AuditEvent ev;
-      ev.event_id = row.text(1);
-      ev.event_time = fromEpochMillis(row.integer(2));
-      ev.account_id = row.text(3);
-      ev.region = row.text(4);
-      ev.event_name = row.text(5);
-      ev.event_source = row.text(6);
-      ev.username = row.text(7);
-      ev.access_key_id = row.text(8);
-      ev.read_only = row.integer(9) != 0;
-      boost::system::error_code ec;
-      auto res = boost::json::parse(row.text(10), ec);
-      if (!ec && res.is_array()) {
-        for (const auto& item : res.get_array()) {
-          const auto* pair = item.if_array();
-          if (pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() &&
-              (*pair)[1].is_string()) {
-            ev.resources.push_back(EventResource{std::string((*pair)[0].get_string()),
-                                                 std::string((*pair)[1].get_string())});
-          }
-        }
-      }
-      ev.record_json = row.text(11);
-      events.push_back(std::move(ev));
-    }
-    std::vector<const AuditEvent*> ptrs;
-    ptrs.reserve(events.size());
-    for (const auto& ev : events) ptrs.push_back(&ev);
-    writeEvents(*tx, ptrs, false);
-    tx->exec("DELETE FROM audit_events WHERE seq <= ?", {rows.back().integer(0)});
-    tx->commit();
-    log::info("audit: event history moved to the version-3 layout",
-              {{"events", std::to_string(rows.size())}});
-  }
 }
 
 EventStore::~EventStore() {
@@ -724,6 +690,59 @@ int64_t EventStore::purgeOlderThan(SysTime cutoff) {
   }
   tx->commit();
   return n;
+}
+
+void moveVersion2Rows(store::Tx& tx) {
+  // A chunk at a time: the version-2 rows are read, written as batches and deleted.
+  constexpr int64_t kChunk = 4096;
+  int64_t moved = 0;
+  for (;;) {
+    auto rows = tx.query(
+        "SELECT seq, event_id, event_time, account_id, region, event_name, event_source, "
+        "username, access_key_id, read_only, resources, record FROM audit_events "
+        "ORDER BY seq LIMIT ?",
+        {kChunk});
+    if (rows.empty()) break;
+    std::vector<AuditEvent> events;
+    events.reserve(rows.size());
+    for (const auto& row : rows) {
+      AuditEvent ev;
+      ev.event_id = row.text(1);
+      ev.event_time = fromEpochMillis(row.integer(2));
+      ev.account_id = row.text(3);
+      ev.region = row.text(4);
+      ev.event_name = row.text(5);
+      ev.event_source = row.text(6);
+      ev.username = row.text(7);
+      ev.access_key_id = row.text(8);
+      ev.read_only = row.integer(9) != 0;
+      boost::system::error_code ec;
+      auto res = boost::json::parse(row.text(10), ec);
+      if (!ec && res.is_array()) {
+        for (const auto& item : res.get_array()) {
+          const auto* pair = item.if_array();
+          if (pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() &&
+              (*pair)[1].is_string()) {
+            ev.resources.push_back(EventResource{std::string((*pair)[0].get_string()),
+                                                 std::string((*pair)[1].get_string())});
+          }
+        }
+      }
+      ev.record_json = row.text(11);
+      events.push_back(std::move(ev));
+    }
+    std::vector<const AuditEvent*> ptrs;
+    ptrs.reserve(events.size());
+    for (const auto& ev : events) ptrs.push_back(&ev);
+    writeEvents(tx, ptrs, false);
+    tx.exec("DELETE FROM audit_events WHERE seq <= ?", {rows.back().integer(0)});
+    moved += static_cast<int64_t>(rows.size());
+  }
+  tx.exec("DROP TABLE audit_events");
+  if (moved > 0) {
+    log::info("audit: event history moved to the version-3 layout",
+              {{"events", std::to_string(moved)}});
+  }
 }
 
 void clearHistory(store::Tx& tx) {

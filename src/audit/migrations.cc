@@ -92,8 +92,8 @@ std::vector<store::Migration> migrations() {
       // Lookups walk the seconds (audit_seconds, or the batches' own index) and filter the
       // decoded events. Event ids that do not carry their event's time (anything but a
       // version-7 UUID of a millisecond in the event's second) are indexed in
-      // audit_event_ids. The version-2 rows are moved into batches by the EventStore when it
-      // opens the database (compression is not SQL), after which audit_events is dropped.
+      // audit_event_ids. The version-2 rows are then moved into batches in C++ (compression
+      // is not SQL), in the same transaction, and audit_events is dropped.
       {"audit", 3,
        "DROP INDEX audit_events_by_time;"
        "CREATE TABLE audit_batches("
@@ -115,7 +115,8 @@ std::vector<store::Migration> migrations() {
        "  event_id TEXT PRIMARY KEY,"
        "  scope INTEGER NOT NULL,"
        "  event_time INTEGER NOT NULL"
-       ") WITHOUT ROWID;"},
+       ") WITHOUT ROWID;",
+       moveVersion2Rows},
   };
 }
 

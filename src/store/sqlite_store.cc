@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -361,14 +362,6 @@ class SqliteStore final : public Store {
   }
 
   void migrate(const std::vector<Migration>& migrations) override {
-    {
-      auto tx = begin(true);
-      tx->exec(
-          "CREATE TABLE IF NOT EXISTS schema_migrations("
-          "component TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL, "
-          "PRIMARY KEY(component, version))");
-      tx->commit();
-    }
     // Components in order of first appearance; versions ascending within each.
     std::map<std::string, size_t> first_seen;
     for (const auto& m : migrations) first_seen.emplace(m.component, first_seen.size());
@@ -379,21 +372,32 @@ class SqliteStore final : public Store {
       if (ca != cb) return ca < cb;
       return a->version < b->version;
     });
+    // Every pending migration in one transaction: all of them apply or none (a fresh data
+    // directory is created with one commit, which keeps start-up short).
+    auto tx = begin(true);
+    tx->exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations("
+        "component TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL, "
+        "PRIMARY KEY(component, version))");
+    std::set<std::pair<std::string, int64_t>> applied;
+    for (const auto& row : tx->query("SELECT component, version FROM schema_migrations")) {
+      applied.emplace(row.text(0), row.integer(1));
+    }
+    const int64_t now = toEpochMillis(Clock::now());
     for (const Migration* m : order) {
-      auto tx = begin(true);
-      auto rows = tx->query("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
-                            {m->component, int64_t{m->version}});
-      if (!rows.empty()) continue;  // rolled back by destruction; nothing to do
+      // A migration listed twice (worlds that combine services' lists) applies once.
+      if (!applied.emplace(m->component, int64_t{m->version}).second) continue;
       try {
         static_cast<SqliteTx&>(*tx).script(m->sql);
+        if (m->then) m->then(*tx);
       } catch (const StoreError& e) {
         throw StoreError("migration " + m->component + "/" + std::to_string(m->version) +
                          " failed: " + e.what());
       }
       tx->exec("INSERT INTO schema_migrations(component, version, applied_at) VALUES (?, ?, ?)",
-               {m->component, int64_t{m->version}, toEpochMillis(Clock::now())});
-      tx->commit();
+               {m->component, int64_t{m->version}, now});
     }
+    tx->commit();
   }
 
   std::string_view backend() const override { return "sqlite"; }

@@ -84,6 +84,8 @@ struct Migration {
   std::string component;  ///< "core", "audit", "kms" ... versions are per component
   int version;
   std::string sql;        ///< one or more statements separated by ';'
+  /// Runs after `sql`, in the same transaction: for data moves SQL cannot express.
+  std::function<void(Tx&)> then = nullptr;
 };
 
 /// A database.

@@ -451,7 +451,7 @@ TEST(EventStoreMigration, VersionOneHistoryIsFoundAfterUpgrade) {
     EXPECT_EQ(rows[4].text(1), "AWS::IAM::User");
     EXPECT_EQ(rows[5].text(1), "carol");
   }
-  // Version 3: opening the history moves the rows into batches and drops the old table.
+  // Version 3 moved the rows into batches and dropped the old table.
   EventStore events(*db);
   EXPECT_TRUE(db->begin(false)
                   ->query("SELECT 1 FROM sqlite_schema WHERE name = 'audit_events'")

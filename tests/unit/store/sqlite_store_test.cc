@@ -160,12 +160,23 @@ TEST(SqliteStore, MigrationsApplyOnceAndSurviveReopen) {
 TEST(SqliteStore, FailedMigrationIsRolledBackAndNotRecorded) {
   TempDir dir;
   auto db = openSqlite(dir.file("m.db"));
+  // Pending migrations apply together: a failure leaves none of them, nor their records.
   std::vector<Migration> bad = {
+      {"good", 1, "CREATE TABLE fine(x INTEGER)"},
       {"bad", 1, "CREATE TABLE half(x INTEGER); INSERT INTO nowhere VALUES (1)"}};
   EXPECT_THROW(db->migrate(bad), StoreError);
+  {
+    auto tx = db->begin(false);
+    EXPECT_TRUE(tx->query("SELECT name FROM sqlite_schema WHERE name IN ('half', 'fine', "
+                          "'schema_migrations')")
+                    .empty());
+  }
+  // Fixed, the same set applies.
+  bad[1].sql = "CREATE TABLE half(x INTEGER)";
+  db->migrate(bad);
   auto tx = db->begin(false);
-  EXPECT_TRUE(tx->query("SELECT name FROM sqlite_schema WHERE name = 'half'").empty());
-  EXPECT_TRUE(tx->query("SELECT 1 FROM schema_migrations WHERE component = 'bad'").empty());
+  EXPECT_EQ(tx->query("SELECT name FROM sqlite_schema WHERE name IN ('half', 'fine')").size(), 2u);
+  EXPECT_EQ(tx->query("SELECT 1 FROM schema_migrations").size(), 2u);
 }
 
 TEST(SqliteStore, FilesArePrivate) {
