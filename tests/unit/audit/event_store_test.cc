@@ -86,6 +86,20 @@ class EventStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? ids(*r) : std::vector<std::string>{};
   }
+  /// Every page of `q`, following NextToken to the end: the ids in order.
+  std::vector<std::string> allPages(LookupQuery q) {
+    std::vector<std::string> all;
+    for (;;) {
+      auto r = events_->lookup(q);
+      EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+      if (!r.ok()) break;
+      EXPECT_LE(r->events.size(), static_cast<size_t>(q.max_results));
+      for (const auto& e : r->events) all.push_back(e.event_id);
+      if (!r->next_token) break;
+      q.next_token = r->next_token;
+    }
+    return all;
+  }
 
   std::unique_ptr<store::Store> db_;
   std::unique_ptr<EventStore> events_;
@@ -299,15 +313,7 @@ TEST_F(EventStoreTest, EnqueueFromTwoThreadsThenLookupFindsAll) {
   EXPECT_LT(tx->query("SELECT COUNT(*) FROM audit_batches").at(0).integer(0), kPerThread);
   tx->commit();
   // Every event of A, paged to the end, in order.
-  auto qa = query("EventName", "A");
-  std::vector<std::string> all;
-  for (;;) {
-    auto page = events_->lookup(qa);
-    ASSERT_TRUE(page.ok());
-    for (const auto& e : page->events) all.push_back(e.event_id);
-    if (!page->next_token) break;
-    qa.next_token = page->next_token;
-  }
+  std::vector<std::string> all = allPages(query("EventName", "A"));
   ASSERT_EQ(all.size(), static_cast<size_t>(kPerThread));
   EXPECT_EQ(all.front(), "q0-4999");
   EXPECT_EQ(all.back(), "q0-0");
@@ -522,16 +528,7 @@ TEST_F(EventStoreTest, NewestFirstWithinASecondWhoseBatchesAreOutOfTimeOrder) {
   appendAll({makeEvent("mid", kBase + 500)});
   auto q = query();
   q.max_results = 1;
-  std::vector<std::string> all;
-  for (;;) {
-    auto r = events_->lookup(q);
-    ASSERT_TRUE(r.ok());
-    ASSERT_LE(r->events.size(), 1u);
-    for (const auto& e : r->events) all.push_back(e.event_id);
-    if (!r->next_token) break;
-    q.next_token = r->next_token;
-  }
-  EXPECT_EQ(all, (std::vector<std::string>{"late", "mid", "early2", "early"}));
+  EXPECT_EQ(allPages(q), (std::vector<std::string>{"late", "mid", "early2", "early"}));
   // Many batches of one second, all at the same time (API events have whole-second times):
   // newest commit first, and every page continues where the last one ended.
   for (int i = 0; i < 40; ++i) {
@@ -541,14 +538,7 @@ TEST_F(EventStoreTest, NewestFirstWithinASecondWhoseBatchesAreOutOfTimeOrder) {
   auto busy = query();
   busy.start_time = fromEpochMillis(kBase + 5000);
   busy.max_results = 7;
-  std::vector<std::string> seen;
-  for (;;) {
-    auto r = events_->lookup(busy);
-    ASSERT_TRUE(r.ok());
-    for (const auto& e : r->events) seen.push_back(e.event_id);
-    if (!r->next_token) break;
-    busy.next_token = r->next_token;
-  }
+  std::vector<std::string> seen = allPages(busy);
   ASSERT_EQ(seen.size(), 80u);
   for (int i = 0; i < 80; ++i) EXPECT_EQ(seen[i], numbered("same", 79 - i));
 }
