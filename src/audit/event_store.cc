@@ -438,40 +438,38 @@ Result<LookupPage> EventStore::lookup(const LookupQuery& q) {
   // the attributes it indexes, the event id itself (or audit_event_ids) for EventId, the
   // batches' own index otherwise.
   enum class Key { kNone, kEventId, kName, kSource, kUser, kAccessKey, kReadOnly, kType, kRName };
+  struct AttributeKind {
+    std::string_view name;
+    Key key;
+    std::optional<Attr> seconds;
+  };
+  static constexpr AttributeKind kAttributes[] = {
+      {"EventId", Key::kEventId, std::nullopt},
+      {"EventName", Key::kName, kEventName},
+      {"Username", Key::kUser, kUsername},
+      {"EventSource", Key::kSource, kEventSource},
+      {"AccessKeyId", Key::kAccessKey, kAccessKeyId},
+      {"ReadOnly", Key::kReadOnly, std::nullopt},
+      {"ResourceType", Key::kType, kResourceType},
+      {"ResourceName", Key::kRName, kResourceName},
+  };
   Key key = Key::kNone;
   std::optional<Attr> seconds_attr;
   bool read_only_value = false;
   if (q.attribute_key) {
-    const std::string& k = *q.attribute_key;
-    if (k == "EventId") {
-      key = Key::kEventId;
-    } else if (k == "EventName") {
-      key = Key::kName;
-      seconds_attr = kEventName;
-    } else if (k == "Username") {
-      key = Key::kUser;
-      seconds_attr = kUsername;
-    } else if (k == "EventSource") {
-      key = Key::kSource;
-      seconds_attr = kEventSource;
-    } else if (k == "AccessKeyId") {
-      key = Key::kAccessKey;
-      seconds_attr = kAccessKeyId;
-    } else if (k == "ReadOnly") {
-      key = Key::kReadOnly;
+    const AttributeKind* kind = nullptr;
+    for (const auto& a : kAttributes) {
+      if (a.name == *q.attribute_key) kind = &a;
+    }
+    if (kind == nullptr) return invalidAttributes("Invalid attribute key: " + *q.attribute_key);
+    key = kind->key;
+    seconds_attr = kind->seconds;
+    if (key == Key::kReadOnly) {
       std::string v = toLower(q.attribute_value);
       if (v != "true" && v != "false") {
         return invalidAttributes("ReadOnly must be true or false");
       }
       read_only_value = v == "true";
-    } else if (k == "ResourceType") {
-      key = Key::kType;
-      seconds_attr = kResourceType;
-    } else if (k == "ResourceName") {
-      key = Key::kRName;
-      seconds_attr = kResourceName;
-    } else {
-      return invalidAttributes("Invalid attribute key: " + k);
     }
   }
   const std::string_view value = q.attribute_value;

@@ -185,6 +185,7 @@ void appendServiceEvent(Services& services, store::Tx& tx, const ServiceEvent& e
   r.string("userAgent", e.invoked_by);
   r.raw("requestParameters", "null");
   r.raw("responseElements", "null");
+  if (!e.additional_event_data.empty()) r.raw("additionalEventData", e.additional_event_data);
   r.string("eventID", ev.event_id);
   r.boolean("readOnly", false);
   writeResources(r, e.account_id, e.resources);

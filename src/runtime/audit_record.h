@@ -33,6 +33,8 @@ struct ServiceEvent {
   std::string invoked_by = "AWS Internal";
   /// The record's resources (each with account_id); LookupEvents ResourceType/ResourceName.
   std::vector<audit::EventResource> resources;
+  /// additionalEventData as JSON text; empty = none.
+  std::string additional_event_data;
   /// serviceEventDetails as JSON text; empty = none.
   std::string service_event_details;
 };

@@ -4,9 +4,9 @@
 
 #include "core/encoding.h"
 #include "core/ids.h"
-#include "core/json_writer.h"
 #include "crypto/crypto.h"
 #include "crypto/kms_crypto.h"
+#include "runtime/audit_record.h"
 #include "runtime/services.h"
 #include "services/kms/internal.h"
 
@@ -333,51 +333,15 @@ Result<void> runDeleteKeyJob(runtime::Services& s, store::Tx& tx, const runtime:
   if (k->key_spec != "SYMMETRIC_DEFAULT") tx.afterCommit([] { crypto::kms::clearKeyCache(); });
 
   // AWS: the deletion is recorded as a service event by KMS itself.
-  audit::AuditEvent ev;
-  ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
-  // Time-ordered: the history finds an event by id in the second its id names.
-  ev.event_id = newTimeOrderedUuid(toEpochMillis(ev.event_time));
-  ev.event_name = "DeleteKey";
+  runtime::ServiceEvent ev;
   ev.event_source = "kms.amazonaws.com";
+  ev.event_name = "DeleteKey";
   ev.account_id = account;
   ev.region = region;
-  ev.read_only = false;
+  ev.time = Clock::now();
+  ev.invoked_by = "kms.amazonaws.com";
   ev.resources = {{"AWS::KMS::Key", k->arn}};
-  std::string& out = ev.record_json;
-  JsonObjectWriter r(out);
-  r.string("eventVersion", "1.11");
-  {
-    JsonObjectWriter uid(r.key("userIdentity"));
-    uid.string("accountId", account);
-    uid.string("invokedBy", "kms.amazonaws.com");
-    uid.close();
-  }
-  r.string("eventTime", formatIso8601(ev.event_time));
-  r.string("eventSource", "kms.amazonaws.com");
-  r.string("eventName", "DeleteKey");
-  r.string("awsRegion", region);
-  r.string("sourceIPAddress", "kms.amazonaws.com");
-  r.string("userAgent", "kms.amazonaws.com");
-  r.raw("requestParameters", "null");
-  r.raw("responseElements", "null");
-  r.string("eventID", ev.event_id);
-  r.boolean("readOnly", false);
-  {
-    std::string& res = r.key("resources");
-    res += '[';
-    JsonObjectWriter o(res);
-    o.string("accountId", account);
-    o.string("type", "AWS::KMS::Key");
-    o.string("ARN", k->arn);
-    o.close();
-    res += ']';
-  }
-  r.string("eventType", "AwsServiceEvent");
-  r.boolean("managementEvent", true);
-  r.string("recipientAccountId", account);
-  r.string("eventCategory", "Management");
-  r.close();
-  s.events.append(tx, ev);
+  runtime::appendServiceEvent(s, tx, ev);
   return okResult();
 }
 

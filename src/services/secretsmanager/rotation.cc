@@ -4,9 +4,9 @@
 #include <boost/json.hpp>
 
 #include "core/ids.h"
-#include "core/json_writer.h"
 #include "core/log.h"
 #include "runtime/functions.h"
+#include "runtime/audit_record.h"
 #include "runtime/services.h"
 #include "services/secretsmanager/internal.h"
 #include "services/secretsmanager/schedule.h"
@@ -20,52 +20,16 @@ namespace {
 void serviceEvent(runtime::Services& s, store::Tx& tx, const std::string& name,
                   const std::string& account, const std::string& region, const std::string& arn,
                   const json::object& additional) {
-  audit::AuditEvent ev;
-  ev.event_time = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
-  // Time-ordered: the history finds an event by id in the second its id names.
-  ev.event_id = newTimeOrderedUuid(toEpochMillis(ev.event_time));
-  ev.event_name = name;
+  runtime::ServiceEvent ev;
   ev.event_source = kServicePrincipal;
+  ev.event_name = name;
   ev.account_id = account;
   ev.region = region;
-  ev.read_only = false;
+  ev.time = Clock::now();
+  ev.invoked_by = kServicePrincipal;
   ev.resources = {{"AWS::SecretsManager::Secret", arn}};
-  std::string& out = ev.record_json;
-  JsonObjectWriter r(out);
-  r.string("eventVersion", "1.11");
-  {
-    JsonObjectWriter uid(r.key("userIdentity"));
-    uid.string("accountId", account);
-    uid.string("invokedBy", kServicePrincipal);
-    uid.close();
-  }
-  r.string("eventTime", formatIso8601(ev.event_time));
-  r.string("eventSource", kServicePrincipal);
-  r.string("eventName", name);
-  r.string("awsRegion", region);
-  r.string("sourceIPAddress", kServicePrincipal);
-  r.string("userAgent", kServicePrincipal);
-  r.raw("requestParameters", "null");
-  r.raw("responseElements", "null");
-  r.raw("additionalEventData", json::serialize(additional));
-  r.string("eventID", ev.event_id);
-  r.boolean("readOnly", false);
-  {
-    std::string& res = r.key("resources");
-    res += '[';
-    JsonObjectWriter o(res);
-    o.string("accountId", account);
-    o.string("type", "AWS::SecretsManager::Secret");
-    o.string("ARN", arn);
-    o.close();
-    res += ']';
-  }
-  r.string("eventType", "AwsServiceEvent");
-  r.boolean("managementEvent", true);
-  r.string("recipientAccountId", account);
-  r.string("eventCategory", "Management");
-  r.close();
-  s.events.append(tx, ev);
+  ev.additional_event_data = json::serialize(additional);
+  runtime::appendServiceEvent(s, tx, ev);
 }
 
 /// The SecretVersions a rotation function works through: the secrets of the rotating request's
